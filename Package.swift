@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// swift-yolo: YOLOv8 in Swift over libtorch and OpenCV.
+//
+// libtorch is found at the system location (Debian's libtorch-dev) by default, or at $LIBTORCH when it is set:
+// a libtorch folder or a pip-installed torch's package folder (.../site-packages/torch). A CUDA libtorch is
+// linked with its CUDA library so that `Device.cuda(n)` works. Set LIBTORCH_CXX11_ABI=0 for a libtorch built
+// with the pre-C++11 ABI (older pip wheels).
+import Foundation
+import PackageDescription
+
+let env = ProcessInfo.processInfo.environment
+let fm = FileManager.default
+
+func torchSettings() -> (cxx: [CXXSetting], link: [LinkerSetting]) {
+    var cflags = ["-std=c++17", "-Wno-unused-parameter", "-Wno-deprecated-declarations"]
+    var lflags: [String] = []
+    var libs = ["torch", "torch_cpu", "c10"]
+    if let abi = env["LIBTORCH_CXX11_ABI"] { cflags.append("-D_GLIBCXX_USE_CXX11_ABI=\(abi)") }
+    if let root = env["LIBTORCH"], !root.isEmpty {
+        cflags += ["-I\(root)/include", "-I\(root)/include/torch/csrc/api/include"]
+        lflags += ["-L\(root)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(root)/lib"]
+        if fm.fileExists(atPath: "\(root)/lib/libtorch_cuda.so") {
+            // Registered by static initialisers only: keep it even though no symbol is referenced.
+            lflags += ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed"]
+        }
+    } else {
+        cflags += ["-I/usr/include/torch/csrc/api/include"]
+    }
+    libs.append("stdc++")
+    return ([.unsafeFlags(cflags)], libs.map { .linkedLibrary($0) } + [.unsafeFlags(lflags)])
+}
+
+let torch = torchSettings()
+let opencvLibs = ["opencv_core", "opencv_imgproc", "opencv_imgcodecs", "opencv_videoio"]
+
+let package = Package(
+    name: "swift-yolo",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Torch", targets: ["Torch"]),
+        .library(name: "Vision", targets: ["Vision"]),
+        .executable(name: "yolo", targets: ["yolo"]),
+    ],
+    targets: [
+        .target(name: "CTorch", cxxSettings: torch.cxx, linkerSettings: torch.link),
+        .target(
+            name: "COpenCV",
+            cxxSettings: [.unsafeFlags(["-std=c++17", "-I/usr/include/opencv4", "-I/opt/homebrew/include/opencv4"])],
+            linkerSettings: opencvLibs.map { .linkedLibrary($0) } + [.linkedLibrary("stdc++")]),
+        .target(name: "Torch", dependencies: ["CTorch"]),
+        .target(name: "Vision", dependencies: ["COpenCV", "Torch"]),
+        .executableTarget(name: "yolo", dependencies: ["Torch", "Vision"]),
+        .executableTarget(name: "bench-torch", dependencies: ["Torch"], path: "bench/Sources/bench-torch"),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"]),
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "Torch"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,46 @@
+// Internal helpers shared by the shim's translation units: handle conversion and the error guard.
+#pragma once
+#include <ATen/ATen.h>
+#include <string>
+#include <vector>
+
+#include "ctorch.h"
+
+namespace ctorch {
+
+void set_error(const std::string &message);
+
+// Runs `body`; on a C++ exception records its message and returns `fail`. Keeps exceptions inside the shim.
+template <typename R, typename F>
+inline R guard(R fail, F &&body) {
+  try {
+    return body();
+  } catch (const c10::Error &e) {
+    set_error(e.what_without_backtrace());
+  } catch (const std::exception &e) {
+    set_error(e.what());
+  } catch (...) {
+    set_error("unknown C++ exception in libtorch");
+  }
+  return fail;
+}
+
+inline at::Tensor &T(ct_tensor t) {
+  if (!t) throw std::invalid_argument("null tensor handle");
+  return *reinterpret_cast<at::Tensor *>(t);
+}
+inline ct_tensor wrap(at::Tensor t) { return reinterpret_cast<ct_tensor>(new at::Tensor(std::move(t))); }
+inline at::IntArrayRef dims(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
+
+at::ScalarType scalar_type(int dtype);
+int dtype_code(at::ScalarType t);
+at::Device device(int kind, int index);
+inline at::TensorOptions options(int dtype, int kind, int index) {
+  return at::TensorOptions().dtype(scalar_type(dtype)).device(device(kind, index));
+}
+
+}  // namespace ctorch
+
+// A guarded entry point returning a handle (NULL on failure) or a status (-1 on failure).
+#define CT_HANDLE(expr) return ctorch::guard<ct_tensor>(nullptr, [&]() -> ct_tensor { return expr; })
+#define CT_STATUS(body) return ctorch::guard<int>(-1, [&]() -> int { body; return 0; })

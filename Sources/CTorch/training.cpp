@@ -1,0 +1,231 @@
+// Training: neural-network functions, autograd, libtorch's optimizers, seeding.
+#include <torch/types.h>  // clip_grad.h is not self-contained
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/utils.h>
+#include <torch/version.h>
+
+#include <memory>
+#include <sstream>
+
+#include "common.h"
+
+using namespace ctorch;
+namespace optim = torch::optim;
+
+struct ct_optimizer_opaque {
+  int kind;
+  std::unique_ptr<optim::Optimizer> impl;
+};
+struct ct_buffer_opaque {
+  std::string bytes;
+};
+
+static at::Tensor optional_tensor(ct_tensor t) { return t ? T(t) : at::Tensor(); }
+
+// Options for one parameter group, from the CT_OPT_* indexed array.
+static std::unique_ptr<optim::OptimizerOptions> make_options(int kind, const double *o) {
+  switch (kind) {
+    case CT_SGD:
+      return std::make_unique<optim::SGDOptions>(optim::SGDOptions(o[CT_OPT_LR])
+                                                     .momentum(o[CT_OPT_MOMENTUM])
+                                                     .dampening(o[CT_OPT_DAMPENING])
+                                                     .weight_decay(o[CT_OPT_WEIGHT_DECAY])
+                                                     .nesterov(o[CT_OPT_NESTEROV] != 0));
+    case CT_ADAMW:
+      return std::make_unique<optim::AdamWOptions>(optim::AdamWOptions(o[CT_OPT_LR])
+                                                       .betas(std::make_tuple(o[CT_OPT_BETA1], o[CT_OPT_BETA2]))
+                                                       .eps(o[CT_OPT_EPS])
+                                                       .weight_decay(o[CT_OPT_WEIGHT_DECAY]));
+    case CT_ADAM:
+      return std::make_unique<optim::AdamOptions>(optim::AdamOptions(o[CT_OPT_LR])
+                                                      .betas(std::make_tuple(o[CT_OPT_BETA1], o[CT_OPT_BETA2]))
+                                                      .eps(o[CT_OPT_EPS])
+                                                      .weight_decay(o[CT_OPT_WEIGHT_DECAY]));
+  }
+  throw std::invalid_argument("unknown optimizer kind " + std::to_string(kind));
+}
+
+// Reads or writes one option of a group; `value` is written when `set`.
+static void access_option(int kind, optim::OptimizerOptions &base, int option, double *value, bool set) {
+  auto betas = [&](auto &opts) {
+    auto b = opts.betas();
+    double &slot = option == CT_OPT_BETA1 ? std::get<0>(b) : std::get<1>(b);
+    if (set) {
+      slot = *value;
+      opts.betas(b);
+    } else {
+      *value = slot;
+    }
+  };
+  auto adam_like = [&](auto &opts) {
+    switch (option) {
+      case CT_OPT_LR: set ? (void)opts.lr(*value) : (void)(*value = opts.lr()); return;
+      case CT_OPT_WEIGHT_DECAY: set ? (void)opts.weight_decay(*value) : (void)(*value = opts.weight_decay()); return;
+      case CT_OPT_EPS: set ? (void)opts.eps(*value) : (void)(*value = opts.eps()); return;
+      case CT_OPT_BETA1:
+      case CT_OPT_BETA2: betas(opts); return;
+    }
+    throw std::invalid_argument("option " + std::to_string(option) + " does not apply to Adam/AdamW");
+  };
+  switch (kind) {
+    case CT_SGD: {
+      auto &opts = dynamic_cast<optim::SGDOptions &>(base);
+      switch (option) {
+        case CT_OPT_LR: set ? (void)opts.lr(*value) : (void)(*value = opts.lr()); return;
+        case CT_OPT_MOMENTUM: set ? (void)opts.momentum(*value) : (void)(*value = opts.momentum()); return;
+        case CT_OPT_DAMPENING: set ? (void)opts.dampening(*value) : (void)(*value = opts.dampening()); return;
+        case CT_OPT_WEIGHT_DECAY:
+          set ? (void)opts.weight_decay(*value) : (void)(*value = opts.weight_decay());
+          return;
+        case CT_OPT_NESTEROV: set ? (void)opts.nesterov(*value != 0) : (void)(*value = opts.nesterov()); return;
+      }
+      throw std::invalid_argument("option " + std::to_string(option) + " does not apply to SGD");
+    }
+    case CT_ADAMW: adam_like(dynamic_cast<optim::AdamWOptions &>(base)); return;
+    case CT_ADAM: adam_like(dynamic_cast<optim::AdamOptions &>(base)); return;
+  }
+}
+
+static optim::OptimizerParamGroup &group_at(ct_optimizer o, int group) {
+  auto &groups = o->impl->param_groups();
+  if (group < 0 || group >= (int)groups.size())
+    throw std::out_of_range("parameter group " + std::to_string(group) + " does not exist (" +
+                            std::to_string(groups.size()) + " groups)");
+  return groups[group];
+}
+
+extern "C" {
+
+void ct_manual_seed(uint64_t seed) { torch::manual_seed(seed); }
+const char *ct_torch_version(void) { return TORCH_VERSION; }
+
+// ---- neural-network functions ----
+ct_tensor ct_conv2d(ct_tensor x, ct_tensor w, ct_tensor bias, const int64_t stride[2], const int64_t padding[2],
+                    const int64_t dilation[2], int64_t groups) {
+  CT_HANDLE(wrap(at::conv2d(T(x), T(w), optional_tensor(bias), dims(stride, 2), dims(padding, 2), dims(dilation, 2),
+                            groups)));
+}
+ct_tensor ct_batch_norm(ct_tensor x, ct_tensor weight, ct_tensor bias, ct_tensor running_mean, ct_tensor running_var,
+                        bool training, double momentum, double eps) {
+  CT_HANDLE(wrap(at::batch_norm(T(x), optional_tensor(weight), optional_tensor(bias), optional_tensor(running_mean),
+                                optional_tensor(running_var), training, momentum, eps, /*cudnn_enabled=*/true)));
+}
+ct_tensor ct_max_pool2d(ct_tensor x, const int64_t kernel[2], const int64_t stride[2], const int64_t padding[2],
+                        bool ceil_mode) {
+  const int64_t dilation[2] = {1, 1};
+  CT_HANDLE(
+      wrap(at::max_pool2d(T(x), dims(kernel, 2), dims(stride, 2), dims(padding, 2), dims(dilation, 2), ceil_mode)));
+}
+ct_tensor ct_upsample_nearest2d(ct_tensor x, int64_t out_h, int64_t out_w) {
+  const int64_t size[2] = {out_h, out_w};
+  CT_HANDLE(wrap(at::upsample_nearest2d(T(x), dims(size, 2))));
+}
+ct_tensor ct_bce_with_logits(ct_tensor x, ct_tensor target, ct_tensor weight, ct_tensor pos_weight, int reduction) {
+  CT_HANDLE(wrap(at::binary_cross_entropy_with_logits(T(x), T(target), optional_tensor(weight),
+                                                      optional_tensor(pos_weight), reduction)));
+}
+ct_tensor ct_linear(ct_tensor x, ct_tensor w, ct_tensor bias) {
+  CT_HANDLE(wrap(at::linear(T(x), T(w), optional_tensor(bias))));
+}
+
+// ---- autograd ----
+bool ct_requires_grad(ct_tensor t) { return T(t).requires_grad(); }
+int ct_set_requires_grad(ct_tensor t, bool on) { CT_STATUS(T(t).set_requires_grad(on)); }
+int ct_backward(ct_tensor t, ct_tensor grad, bool retain_graph) {
+  CT_STATUS(T(t).backward(optional_tensor(grad), retain_graph));
+}
+ct_tensor ct_grad(ct_tensor t) {
+  return guard<ct_tensor>(nullptr, [&]() -> ct_tensor {
+    const at::Tensor &g = T(t).grad();
+    return g.defined() ? wrap(g) : nullptr;
+  });
+}
+int ct_zero_grad(ct_tensor t, bool set_to_none) {
+  CT_STATUS({
+    at::Tensor &g = T(t).mutable_grad();
+    if (!g.defined()) return 0;
+    if (set_to_none) {
+      g.reset();
+    } else {
+      g = g.detach();
+      g.zero_();
+    }
+  });
+}
+ct_tensor ct_detach(ct_tensor t) { CT_HANDLE(wrap(T(t).detach())); }
+double ct_clip_grad_norm(const ct_tensor *ts, int n, double max_norm, double norm_type) {
+  return guard<double>(-1, [&] {
+    std::vector<at::Tensor> params;
+    for (int i = 0; i < n; i++) params.push_back(T(ts[i]));
+    return torch::nn::utils::clip_grad_norm_(params, max_norm, norm_type);
+  });
+}
+
+// ---- optimizers ----
+ct_optimizer ct_optimizer_new(int kind, const double options[8]) {
+  return guard<ct_optimizer>(nullptr, [&] {
+    auto o = std::make_unique<ct_optimizer_opaque>();
+    o->kind = kind;
+    std::vector<optim::OptimizerParamGroup> none;
+    auto defaults = make_options(kind, options);
+    switch (kind) {
+      case CT_SGD: o->impl = std::make_unique<optim::SGD>(none, dynamic_cast<optim::SGDOptions &>(*defaults)); break;
+      case CT_ADAMW:
+        o->impl = std::make_unique<optim::AdamW>(none, dynamic_cast<optim::AdamWOptions &>(*defaults));
+        break;
+      case CT_ADAM: o->impl = std::make_unique<optim::Adam>(none, dynamic_cast<optim::AdamOptions &>(*defaults)); break;
+    }
+    return o.release();
+  });
+}
+void ct_optimizer_free(ct_optimizer o) { delete o; }
+int ct_optimizer_add_group(ct_optimizer o, const ct_tensor *params, int n, const double options[8]) {
+  CT_STATUS({
+    std::vector<at::Tensor> ps;
+    for (int i = 0; i < n; i++) ps.push_back(T(params[i]));
+    o->impl->add_param_group(optim::OptimizerParamGroup(ps, make_options(o->kind, options)));
+  });
+}
+int ct_optimizer_group_count(ct_optimizer o) { return (int)o->impl->param_groups().size(); }
+int ct_optimizer_set(ct_optimizer o, int group, int option, double value) {
+  CT_STATUS(access_option(o->kind, group_at(o, group).options(), option, &value, true));
+}
+int ct_optimizer_get(ct_optimizer o, int group, int option, double *value) {
+  CT_STATUS(access_option(o->kind, group_at(o, group).options(), option, value, false));
+}
+int ct_optimizer_step(ct_optimizer o) { CT_STATUS(o->impl->step()); }
+int ct_optimizer_zero_grad(ct_optimizer o, bool set_to_none) {
+  CT_STATUS({
+    for (auto &group : o->impl->param_groups())
+      for (auto &p : group.params()) ct_zero_grad(reinterpret_cast<ct_tensor>(&p), set_to_none);
+  });
+}
+ct_buffer ct_optimizer_save(ct_optimizer o) {
+  return guard<ct_buffer>(nullptr, [&] {
+    torch::serialize::OutputArchive archive;
+    o->impl->save(archive);
+    std::ostringstream stream;
+    archive.save_to(stream);
+    return new ct_buffer_opaque{stream.str()};
+  });
+}
+int ct_optimizer_load(ct_optimizer o, const void *data, size_t size) {
+  CT_STATUS({
+    std::istringstream stream(std::string(static_cast<const char *>(data), size));
+    torch::serialize::InputArchive archive;
+    archive.load_from(stream);
+    o->impl->load(archive);
+  });
+}
+
+// ---- byte buffers ----
+const void *ct_buffer_data(ct_buffer b) { return b->bytes.data(); }
+size_t ct_buffer_size(ct_buffer b) { return b->bytes.size(); }
+void ct_buffer_free(ct_buffer b) { delete b; }
+
+}  // extern "C"

@@ -1,0 +1,122 @@
+// Values (a tree of None, bool, int, double, string, tensor, list and string-keyed dict) and pickle files that
+// torch.save writes and torch.load reads.
+#include <torch/serialize.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "common.h"
+
+using namespace ctorch;
+
+struct ct_value_opaque {
+  c10::IValue value;
+  std::string text;  // storage for strings handed out by ct_value_to_string / ct_value_key
+};
+
+static ct_value make(c10::IValue v) { return new ct_value_opaque{std::move(v), {}}; }
+static const c10::IValue &V(ct_value v) {
+  if (!v) throw std::invalid_argument("null value handle");
+  return v->value;
+}
+
+extern "C" {
+
+ct_value ct_value_none(void) { return make(c10::IValue()); }
+ct_value ct_value_bool(bool v) { return make(c10::IValue(v)); }
+ct_value ct_value_int(int64_t v) { return make(c10::IValue(v)); }
+ct_value ct_value_double(double v) { return make(c10::IValue(v)); }
+ct_value ct_value_string(const char *v) { return make(c10::IValue(std::string(v))); }
+ct_value ct_value_tensor(ct_tensor t) {
+  return guard<ct_value>(nullptr, [&] { return make(c10::IValue(T(t))); });
+}
+ct_value ct_value_list(const ct_value *items, int n) {
+  return guard<ct_value>(nullptr, [&] {
+    c10::impl::GenericList list(c10::AnyType::get());
+    for (int i = 0; i < n; i++) list.push_back(V(items[i]));
+    return make(c10::IValue(list));
+  });
+}
+ct_value ct_value_dict(const char *const *keys, const ct_value *values, int n) {
+  return guard<ct_value>(nullptr, [&] {
+    c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+    for (int i = 0; i < n; i++) dict.insert_or_assign(std::string(keys[i]), V(values[i]));
+    return make(c10::IValue(dict));
+  });
+}
+void ct_value_free(ct_value v) { delete v; }
+
+int ct_value_kind(ct_value v) {
+  const auto &x = V(v);
+  if (x.isNone()) return CT_VALUE_NONE;
+  if (x.isBool()) return CT_VALUE_BOOL;
+  if (x.isInt()) return CT_VALUE_INT;
+  if (x.isDouble()) return CT_VALUE_DOUBLE;
+  if (x.isString()) return CT_VALUE_STRING;
+  if (x.isTensor()) return CT_VALUE_TENSOR;
+  if (x.isList() || x.isTuple()) return CT_VALUE_LIST;
+  if (x.isGenericDict()) return CT_VALUE_DICT;
+  return CT_VALUE_OTHER;
+}
+bool ct_value_to_bool(ct_value v) { return V(v).toBool(); }
+int64_t ct_value_to_int(ct_value v) { return V(v).toInt(); }
+double ct_value_to_double(ct_value v) { return V(v).toDouble(); }
+const char *ct_value_to_string(ct_value v) {
+  v->text = V(v).toStringRef();
+  return v->text.c_str();
+}
+ct_tensor ct_value_to_tensor(ct_value v) { CT_HANDLE(wrap(V(v).toTensor())); }
+int ct_value_count(ct_value v) {
+  return guard<int>(-1, [&] {
+    const auto &x = V(v);
+    if (x.isList()) return (int)x.toListRef().size();
+    if (x.isTuple()) return (int)x.toTupleRef().elements().size();
+    if (x.isGenericDict()) return (int)x.toGenericDict().size();
+    throw std::invalid_argument("value is neither a list nor a dict");
+  });
+}
+ct_value ct_value_item(ct_value v, int i) {
+  return guard<ct_value>(nullptr, [&] {
+    const auto &x = V(v);
+    if (x.isList()) return make(x.toListRef().at(i));
+    if (x.isTuple()) return make(x.toTupleRef().elements().at(i));
+    auto dict = x.toGenericDict();
+    if (i < 0 || i >= (int)dict.size()) throw std::out_of_range("dict index out of range");
+    return make(std::next(dict.begin(), i)->value());
+  });
+}
+const char *ct_value_key(ct_value v, int i) {
+  return guard<const char *>(nullptr, [&] {
+    auto dict = V(v).toGenericDict();
+    if (i < 0 || i >= (int)dict.size()) throw std::out_of_range("dict index out of range");
+    const auto key = std::next(dict.begin(), i)->key();
+    if (!key.isString()) throw std::invalid_argument("dict key is not a string");
+    v->text = key.toStringRef();
+    return v->text.c_str();
+  });
+}
+
+int ct_pickle_save(ct_value v, const char *path) {
+  CT_STATUS({
+    std::vector<char> bytes = torch::pickle_save(V(v));
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(std::string("cannot open ") + path + " for writing");
+    out.write(bytes.data(), (std::streamsize)bytes.size());
+    if (!out) throw std::runtime_error(std::string("failed to write ") + path);
+  });
+}
+ct_value ct_pickle_load(const char *path) {
+  return guard<ct_value>(nullptr, [&] {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(std::string("cannot open ") + path);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    try {
+      return make(torch::pickle_load(bytes));
+    } catch (const c10::Error &e) {
+      throw std::runtime_error(std::string(path) + " is not a readable torch pickle file: " +
+                               e.what_without_backtrace());
+    }
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,63 @@
+import CTorch
+
+// Neural-network functions, as in torch.nn.functional.
+
+public enum Reduction: Int32, Sendable {
+    case none = 0, mean, sum
+}
+
+extension Tensor {
+    /// 2-D convolution of an NCHW input with an (out, in / groups, kh, kw) weight.
+    public func conv2d(
+        _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+        dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) throws -> Tensor {
+        let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
+        let d = [Int64(dilation.0), Int64(dilation.1)]
+        return try checked(ct_conv2d(handle, weight.handle, bias?.handle, s, p, d, Int64(groups)))
+    }
+
+    /// Batch normalisation over the channel dimension. In training it uses the batch's statistics and updates
+    /// the running ones in place (running = (1 - momentum) * running + momentum * batch).
+    public func batchNorm(
+        weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?, training: Bool,
+        momentum: Double = 0.1, eps: Double = 1e-5
+    ) throws -> Tensor {
+        try checked(
+            ct_batch_norm(
+                handle, weight?.handle, bias?.handle, runningMean?.handle, runningVar?.handle, training, momentum,
+                eps))
+    }
+
+    public func maxPool2d(
+        kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0), ceilMode: Bool = false
+    ) throws -> Tensor {
+        let k = [Int64(kernel.0), Int64(kernel.1)]
+        let s = stride.map { [Int64($0.0), Int64($0.1)] } ?? k
+        let p = [Int64(padding.0), Int64(padding.1)]
+        return try checked(ct_max_pool2d(handle, k, s, p, ceilMode))
+    }
+
+    /// Nearest-neighbour upsampling of an NCHW input to (height, width).
+    public func upsampleNearest(height: Int, width: Int) throws -> Tensor {
+        try checked(ct_upsample_nearest2d(handle, Int64(height), Int64(width)))
+    }
+    /// Nearest-neighbour upsampling by an integer factor.
+    public func upsampleNearest(scale: Int) throws -> Tensor {
+        let s = shape
+        guard s.count == 4 else { throw TorchError("upsample expects an NCHW tensor, got shape \(s)") }
+        return try upsampleNearest(height: s[2] * scale, width: s[3] * scale)
+    }
+
+    /// Binary cross entropy on logits (numerically stable), as `F.binary_cross_entropy_with_logits`.
+    public func binaryCrossEntropyWithLogits(
+        _ target: Tensor, weight: Tensor? = nil, posWeight: Tensor? = nil, reduction: Reduction = .mean
+    ) throws -> Tensor {
+        try checked(ct_bce_with_logits(handle, target.handle, weight?.handle, posWeight?.handle, reduction.rawValue))
+    }
+
+    /// x · weightᵀ + bias.
+    public func linear(_ weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
+        try checked(ct_linear(handle, weight.handle, bias?.handle))
+    }
+}

@@ -1,0 +1,26 @@
+import CTorch
+
+/// An error raised by libtorch (or by this layer's argument checks), carrying libtorch's message.
+public struct TorchError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+
+    /// The message of the last failed libtorch call on this thread.
+    static func last() -> TorchError {
+        TorchError(String(cString: ct_last_error()))
+    }
+}
+
+/// Wraps a handle returned by the shim, throwing libtorch's message when the call failed.
+@inline(__always)
+func checked(_ handle: OpaquePointer?) throws -> Tensor {
+    guard let handle else { throw TorchError.last() }
+    return Tensor(handle: handle)
+}
+
+/// Throws libtorch's message when a status-returning call failed.
+@inline(__always)
+func check(_ status: Int32) throws {
+    if status < 0 { throw TorchError.last() }
+}
