@@ -3,6 +3,7 @@
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
+#include <torch/optim/serialize.h>
 #include <torch/optim/sgd.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -89,6 +90,21 @@ static void access_option(int kind, optim::OptimizerOptions &base, int option, d
     case CT_ADAMW: adam_like(dynamic_cast<optim::AdamWOptions &>(base)); return;
     case CT_ADAM: adam_like(dynamic_cast<optim::AdamOptions &>(base)); return;
   }
+}
+
+// libtorch's load restores the per-parameter state but not the groups' options (lr, momentum, ...); PyTorch's
+// load_state_dict restores both, so do the rest here.
+static void restore_group_options(ct_optimizer o, torch::serialize::InputArchive &archive) {
+  torch::serialize::InputArchive groups_archive;
+  archive.read("param_groups", groups_archive);
+  std::vector<std::pair<std::vector<std::string>, std::unique_ptr<optim::OptimizerOptions>>> saved;
+  switch (o->kind) {
+    case CT_SGD: optim::detail::serialize<optim::SGDOptions>(groups_archive, saved); break;
+    case CT_ADAMW: optim::detail::serialize<optim::AdamWOptions>(groups_archive, saved); break;
+    case CT_ADAM: optim::detail::serialize<optim::AdamOptions>(groups_archive, saved); break;
+  }
+  auto &groups = o->impl->param_groups();
+  for (size_t i = 0; i < saved.size() && i < groups.size(); i++) groups[i].set_options(std::move(saved[i].second));
 }
 
 static optim::OptimizerParamGroup &group_at(ct_optimizer o, int group) {
@@ -220,6 +236,7 @@ int ct_optimizer_load(ct_optimizer o, const void *data, size_t size) {
     torch::serialize::InputArchive archive;
     archive.load_from(stream);
     o->impl->load(archive);
+    restore_group_options(o, archive);
   });
 }
 
