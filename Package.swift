@@ -39,7 +39,12 @@ let package = Package(
     products: [
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "Vision", targets: ["Vision"]),
+        .library(name: "YOLO", targets: ["YOLO"]),
         .executable(name: "yolo", targets: ["yolo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .target(name: "CTorch", cxxSettings: torch.cxx, linkerSettings: torch.link),
@@ -49,10 +54,15 @@ let package = Package(
             linkerSettings: opencvLibs.map { .linkedLibrary($0) } + [.linkedLibrary("stdc++")]),
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "Vision", dependencies: ["COpenCV", "Torch"]),
-        .executableTarget(name: "yolo", dependencies: ["Torch", "Vision"]),
+        .target(
+            name: "YOLO",
+            dependencies: ["Torch", "Vision", "Yams", "ZIPFoundation"],
+            resources: [.copy("Resources/models")]),
+        .executableTarget(name: "yolo", dependencies: ["YOLO", "Torch", "Vision"]),
         .executableTarget(name: "bench-torch", dependencies: ["Torch"], path: "bench/Sources/bench-torch"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Torch"]),
+        .testTarget(name: "YOLOTests", dependencies: ["YOLO", "Torch", "Vision"]),
     ],
     cxxLanguageStandard: .cxx17
 )

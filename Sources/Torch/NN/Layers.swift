@@ -29,6 +29,18 @@ public final class Conv2d: Module, UnaryLayer {
         (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
     }
 
+    /// A convolution with given tensors (loaded or computed weights, such as a batch norm folded in).
+    public init(
+        weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+        dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) throws {
+        guard weight.ndim == 4, bias == nil || bias!.shape == [weight.size(0)] else {
+            throw TorchError("Conv2d: weight must be (out, in / groups, kh, kw) and bias (out), got \(weight.shape)")
+        }
+        (self.weight, self.bias) = (weight, bias)
+        (self.stride, self.padding, self.dilation, self.groups) = (stride, padding, dilation, groups)
+    }
+
     /// A square kernel with the same stride and padding in both directions.
     public convenience init(
         _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1,

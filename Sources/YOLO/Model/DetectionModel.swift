@@ -1,0 +1,111 @@
+import Foundation
+import Torch
+
+/// A YOLOv8 detection network built from a `ModelSpec`: numbered layers (`model.0` … `model.22`) whose state dict
+/// matches the reference's names, shapes and order.
+public final class DetectionModel: Module {
+    let model: ModuleList
+    let inputs: [[Int]]  // each layer's `from`, made absolute (-1 stays "the previous layer")
+    let kept: Set<Int>  // layers whose outputs later layers read
+    public let spec: ModelSpec
+    public var names: [Int: String]
+
+    public init(spec: ModelSpec, names: [Int: String]? = nil) throws {
+        var channels: [Int] = [3]
+        var layers: [Module] = []
+        var inputs: [[Int]] = []
+        for (i, row) in spec.layers.enumerated() {
+            func fail(_ what: String) -> ModelError { ModelError("\(spec.source): layer \(i) (\(row.module)): \(what)") }
+            func channelsOf(_ f: Int) throws -> Int {
+                let index = f < 0 ? channels.count + f : f + (i == 0 ? 0 : 0)
+                guard index >= 0, index < channels.count else { throw fail("'from' \(f) names no earlier layer") }
+                return channels[index]
+            }
+            func arg(_ k: Int) -> ConfigValue? {
+                guard k < row.args.count else { return nil }
+                return row.args[k] == .string("nc") ? .int(spec.nc) : row.args[k]
+            }
+            let n = spec.scaledRepeats(row.repeats)
+            let c1 = try channelsOf(row.from[0])
+            let layer: Module, c2: Int
+            switch row.module {
+            case "Conv", "C2f", "SPPF":
+                guard let requested = arg(0)?.int else { throw fail("first argument must be the output channels") }
+                c2 = spec.scaledChannels(requested)
+                switch row.module {
+                case "C2f":
+                    layer = try C2f(c1, c2, n: n, shortcut: arg(1)?.bool ?? false)
+                case "SPPF":
+                    layer = try SPPF(c1, c2, k: arg(1)?.int ?? 5)
+                default:
+                    let make = { try Conv(c1, c2, k: arg(1)?.int ?? 1, s: arg(2)?.int ?? 1) }
+                    layer = n > 1 ? Single(Sequential(try (0..<n).map { _ in try make() })) : try make()
+                }
+            case "nn.Upsample":
+                c2 = c1
+                layer = Single(Upsample(scaleFactor: arg(1)?.int ?? 2))
+            case "Concat":
+                c2 = try row.from.map(channelsOf).reduce(0, +)
+                layer = Concat(dimension: arg(0)?.int ?? 1)
+            case "Detect":
+                c2 = 0
+                layer = try Detect(nc: spec.nc, channels: try row.from.map(channelsOf))
+            default:
+                throw fail("unsupported module (this build knows Conv, C2f, SPPF, nn.Upsample, Concat, Detect)")
+            }
+            if i == 0 { channels = [] }
+            channels.append(c2)
+            layers.append(layer)
+            inputs.append(row.from.map { $0 == -1 || $0 >= 0 ? $0 : i + $0 })
+        }
+        guard layers.last is Detect else { throw ModelError("\(spec.source): the last layer must be Detect") }
+        model = ModuleList(layers)
+        self.inputs = inputs
+        kept = Set(inputs.flatMap { $0 }.filter { $0 >= 0 })
+        self.spec = spec
+        self.names = names ?? Dictionary(uniqueKeysWithValues: (0..<spec.nc).map { ($0, "class\($0)") })
+        super.init()
+        try computeStrides()
+        try detect.initializeBiases()
+    }
+
+    var detect: Detect { model.modules.last as! Detect }
+    public var strides: [Double] { detect.stride }
+    public var classCount: Int { detect.nc }
+
+    /// Runs every layer and returns the head's raw outputs (what the loss consumes).
+    public func forwardRaw(_ x: Tensor) throws -> HeadOutput {
+        var outputs = [Tensor?](repeating: nil, count: model.count)
+        var previous = x
+        for (i, layer) in model.modules.enumerated() {
+            let arguments = try inputs[i].map { j -> Tensor in
+                if j == -1 { return previous }
+                guard let kept = outputs[j] else { throw ModelError("layer \(i) reads layer \(j), which has no output") }
+                return kept
+            }
+            if let head = layer as? Detect { return try head.head(arguments) }
+            previous = try (layer as! ModelLayer).forward(arguments)
+            if kept.contains(i) { outputs[i] = previous }
+        }
+        throw ModelError("model has no Detect layer")
+    }
+
+    /// Decoded predictions (batch, 4 + nc, anchors): xywh boxes in input pixels, then class probabilities.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try detect.decode(forwardRaw(x)) }
+
+    /// Strides of the detection levels, from a forward pass on a blank 256×256 image (as the reference does).
+    private func computeStrides() throws {
+        let size = 256.0
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        let features = try withNoGrad { try forwardRaw(try Tensor.zeros([1, 3, Int(size), Int(size)])).features }
+        detect.stride = features.map { size / Double($0.size(2)) }
+    }
+
+    /// Folds every batch norm into its convolution, for faster inference; the outputs stay the same.
+    public func fuse() throws {
+        for (_, module) in namedModules() { try (module as? Conv)?.fuse() }
+    }
+    public var isFused: Bool { !namedModules().contains { ($0.1 as? Conv)?.bn != nil } }
+}
