@@ -1,0 +1,91 @@
+import Foundation
+import Torch
+
+/// Saving and loading models: our own checkpoints (a torch pickle `torch.load` opens as a plain dict) and the
+/// reference's `.pt` files.
+///
+/// Our layout: `{"format": "swift-yolo", "model": {state-dict name: tensor}, "yaml": {...}, "names": [...]}` plus
+/// whatever the trainer adds. In Python, `torch.load(f)["model"]` loads into the reference's `DetectionModel`
+/// with `strict=True`.
+extension DetectionModel {
+    static let formatTag = "swift-yolo"
+
+    /// The checkpoint entries describing this model.
+    public func checkpointEntries() -> [(String, StoredValue)] {
+        [
+            ("format", .string(Self.formatTag)),
+            ("model", .dict(stateDict().map { ($0.0, .tensor($0.1)) })),
+            ("yaml", StoredValue(spec.tree)),
+            ("names", .list((0..<classCount).map { .string(names[$0] ?? "class\($0)") })),
+        ]
+    }
+
+    /// Writes the model (and `extra` entries such as the epoch) to `path`, atomically.
+    public func save(to path: String, extra: [(String, StoredValue)] = []) throws {
+        try Serialization.save(.dict(checkpointEntries() + extra), to: path)
+    }
+
+    /// Loads a checkpoint: ours, or the reference's (`ema` when present, else `model`), rebuilding the
+    /// architecture from the YAML it carries. `nc` overrides the class count (the head is then re-initialised).
+    public static func load(contentsOf path: String) throws -> DetectionModel {
+        guard FileManager.default.fileExists(atPath: path) else { throw ModelError("checkpoint not found: \(path)") }
+        if let ours = try? Serialization.load(from: path), ours["format"]?.string == formatTag {
+            return try fromOurs(ours, path: path)
+        }
+        let checkpoint = try ReferenceCheckpoint.load(contentsOf: path)
+        guard let yaml = checkpoint.yaml else { throw ModelError("\(path) carries no model YAML to rebuild from") }
+        let spec = try ModelSpec(tree: yaml, source: path)
+        let model = try DetectionModel(spec: spec, names: checkpoint.names.isEmpty ? nil : checkpoint.names)
+        try model.loadStateDict(checkpoint.stateDict)
+        model.eval()
+        return model
+    }
+
+    private static func fromOurs(_ value: StoredValue, path: String) throws -> DetectionModel {
+        guard let yaml = value["yaml"].map(ConfigValue.init), case .dict(let entries)? = value["model"] else {
+            throw ModelError("\(path): swift-yolo checkpoint without 'yaml' or 'model'")
+        }
+        var names: [Int: String]?
+        if case .list(let list)? = value["names"] {
+            names = Dictionary(uniqueKeysWithValues: list.enumerated().map { ($0.offset, $0.element.string ?? "\($0.offset)") })
+        }
+        let model = try DetectionModel(spec: ModelSpec(tree: yaml, source: path), names: names)
+        let state = try entries.map { (name, v) -> (String, Tensor) in
+            guard let t = v.tensor else { throw ModelError("\(path): model entry '\(name)' is not a tensor") }
+            return (name, t)
+        }
+        try model.loadStateDict(state)
+        model.eval()
+        return model
+    }
+}
+
+extension StoredValue {
+    /// A configuration tree as a storable value (dict keys become strings).
+    init(_ config: ConfigValue) {
+        switch config {
+        case .null: self = .none
+        case .bool(let b): self = .bool(b)
+        case .int(let i): self = .int(i)
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        case .list(let l): self = .list(l.map(StoredValue.init))
+        case .dict(let d): self = .dict(d.map { ($0.0.string ?? $0.0.description, StoredValue($0.1)) })
+        }
+    }
+}
+
+extension ConfigValue {
+    /// A stored value as a configuration tree (tensors have no place in one and become null).
+    init(_ stored: StoredValue) {
+        switch stored {
+        case .none, .tensor: self = .null
+        case .bool(let b): self = .bool(b)
+        case .int(let i): self = .int(i)
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        case .list(let l): self = .list(l.map(ConfigValue.init))
+        case .dict(let d): self = .dict(d.map { (.string($0.0), ConfigValue($0.1)) })
+        }
+    }
+}
