@@ -60,6 +60,8 @@ let package = Package(
             resources: [.copy("Resources/models")]),
         .executableTarget(name: "yolo", dependencies: ["YOLO", "Torch", "Vision"]),
         .executableTarget(name: "bench-torch", dependencies: ["Torch"], path: "bench/Sources/bench-torch"),
+        .executableTarget(name: "bench-loader", dependencies: ["YOLO", "Torch", "Vision"], path: "bench/Sources/bench-loader"),
+        .executableTarget(name: "bench-predict", dependencies: ["YOLO", "Torch", "Vision"], path: "bench/Sources/bench-predict"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Torch"]),
         .testTarget(name: "YOLOTests", dependencies: ["YOLO", "Torch", "Vision"]),

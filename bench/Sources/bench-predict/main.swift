@@ -1,0 +1,1 @@
+print("bench-predict: not written yet")
