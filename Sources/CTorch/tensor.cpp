@@ -336,8 +336,8 @@ int ct_topk(ct_tensor t, int64_t k, int64_t dim, bool largest, bool sorted, ct_t
 ct_tensor ct_clamp(ct_tensor t, bool has_min, double min, bool has_max, double max) {
   CT_HANDLE(wrap([&] {
     c10::optional<at::Scalar> lo, hi;
-    if (has_min) lo = min;
-    if (has_max) hi = max;
+    if (has_min) lo = scalar_for(T(t), min);
+    if (has_max) hi = scalar_for(T(t), max);
     return at::clamp(T(t), lo, hi);
   }()));
 }

@@ -51,6 +51,8 @@ final class MathTests: XCTestCase {
         XCTAssertEqual(try values(i.floorDivide(2)), [1, 3])
         XCTAssertEqual(try values(i.remainder(4)), [3, 3])
         XCTAssertEqual(try (i * 0.5).dtype, .float32)
+        XCTAssertEqual(try i.clamp(min: 4).dtype, .int64)
+        XCTAssertEqual(try values(i.clamp(min: 4)), [4, 7])
     }
 
     func testComparisonsAndLogic() throws {
