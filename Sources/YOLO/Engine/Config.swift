@@ -66,6 +66,8 @@ public struct Config: Sendable, CustomStringConvertible {
 
     static func coerce(_ value: ConfigValue, like current: ConfigValue, key: String) throws -> ConfigValue {
         func fail() -> ConfigError { ConfigError("'\(key)=\(value)' is invalid: expected \(kind(of: current))") }
+        // Arguments that take several forms in the reference (batch, imgsz, cache, pretrained, amp, resume, ...).
+        if Config.flexible.contains(key) { return value }
         switch (current, value) {
         case (.null, _), (_, .null): return value
         case (.bool, .bool), (.string, .string), (.int, .int), (.double, .double): return value
@@ -79,10 +81,7 @@ public struct Config: Sendable, CustomStringConvertible {
             default: throw fail()
             }
         case (.string, .int), (.string, .double), (.string, .bool): return .string(value.description)
-        default:
-            // Arguments that take several forms in the reference (batch, imgsz, cache, pretrained, amp, ...).
-            if Config.flexible.contains(key) { return value }
-            throw fail()
+        default: throw fail()
         }
     }
 
@@ -100,7 +99,9 @@ public struct Config: Sendable, CustomStringConvertible {
         a.hasPrefix(b) || b.hasPrefix(a) || (a.count > 3 && b.count > 3 && a.contains(b.prefix(4)))
     }
 
-    static let flexible: Set<String> = ["batch", "imgsz", "cache", "pretrained", "amp", "device", "freeze", "classes", "fraction", "scale"]
+    static let flexible: Set<String> = [
+        "batch", "imgsz", "cache", "pretrained", "amp", "device", "freeze", "classes", "fraction", "scale", "resume",
+    ]
 }
 
 public struct ConfigError: Error, CustomStringConvertible, Sendable {

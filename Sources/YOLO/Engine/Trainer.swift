@@ -1,0 +1,326 @@
+import Foundation
+import Torch
+
+/// What a finished (or interrupted) training leaves.
+public struct TrainResult {
+    public let run: RunDirectory
+    public let epochsCompleted: Int
+    public let bestFitness: Double?
+    /// The final validation of `best.pt` (nil when interrupted or with val=False).
+    public let metrics: DetectionResults?
+    public let interrupted: Bool
+}
+
+/// Trains a detector with the reference's recipe: mosaic-augmented batches, the v8 loss, three parameter groups,
+/// warmup, gradient accumulation to a nominal batch of 64, clipping at norm 10, EMA, validation of the EMA weights
+/// every epoch, `last.pt`/`best.pt`, `results.csv`, early stopping, and exact resume.
+///
+///     let trainer = try Trainer(Config(["data": "coco8.yaml", "model": "yolov8n.yaml", "epochs": 3]))
+///     let result = try trainer.train()
+public final class Trainer {
+    public private(set) var config: Config
+    public var log: (String) -> Void = { print($0) }
+    /// Stops after this many epochs as an interruption would (for tests of resume).
+    var stopAfterEpochs: Int?
+    let resumeState: TrainingState?
+    let resumeRun: RunDirectory?
+
+    public init(_ config: Config) throws {
+        if let path = try Trainer.resumePath(config) {
+            let state = try TrainingState.load(from: path)
+            var restored = state.config
+            try restored.set("resume", .string(path))
+            self.config = restored
+            resumeState = state
+            resumeRun = RunDirectory(url: URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent())
+        } else {
+            self.config = config
+            resumeState = nil
+            resumeRun = nil
+        }
+    }
+
+    /// The checkpoint to resume from: `resume=path`, or `resume=True` with `model=last.pt`, or the newest
+    /// `runs/**/last.pt`.
+    static func resumePath(_ config: Config) throws -> String? {
+        switch config["resume"] {
+        case .string(let path)?: return path
+        case .bool(true)?:
+            if let model = config.string("model"), model.hasSuffix(".pt") { return model }
+            guard let newest = newestLastCheckpoint() else {
+                throw ConfigError("resume=True found no runs/**/last.pt to resume; pass resume=path/to/last.pt")
+            }
+            return newest
+        default: return nil
+        }
+    }
+
+    static func newestLastCheckpoint(in root: String = "runs") -> String? {
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return nil }
+        var best: (String, Date)?
+        while let item = walker.nextObject() as? String {
+            guard item.hasSuffix("weights/last.pt") else { continue }
+            let path = root + "/" + item
+            let date = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
+            if let date, best == nil || date > best!.1 { best = (path, date) }
+        }
+        return best?.0
+    }
+
+    // MARK: Setup
+
+    /// The dataset YAML: `data`, or the built-in shapes dataset when none is given.
+    func datasetPath() throws -> String {
+        guard let data = config.string("data"), !data.isEmpty, data != BuiltInDataset.name, data != "\(BuiltInDataset.name).yaml"
+        else { return try BuiltInDataset.shapes().path }
+        return data
+    }
+
+    /// The model for `data`'s classes: from a YAML, or from a checkpoint's architecture and every weight that fits.
+    func makeModel(classes: Int, names: [Int: String]) throws -> DetectionModel {
+        let path = config.string("model") ?? "yolov8n.yaml"
+        if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+            return try DetectionModel(spec: ModelSpec(contentsOf: path, nc: classes), names: names)
+        }
+        let pretrained = try DetectionModel.load(contentsOf: path)
+        let model = try DetectionModel(spec: ModelSpec(tree: pretrained.spec.tree, nc: classes, source: path), names: names)
+        let shapes = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.0, $0.1.shape) })
+        let fitting = pretrained.stateDict().filter { shapes[$0.0] == $0.1.shape }
+        try model.loadStateDict(fitting, strict: false)
+        log("Transferred \(fitting.count)/\(shapes.count) items from pretrained weights")
+        return model
+    }
+
+    /// Layers named by `freeze` (a count of leading layers or a list of indices), and always the DFL weights.
+    func freeze(_ model: DetectionModel) throws {
+        var prefixes = [".dfl"]
+        switch config["freeze"] {
+        case .int(let n)?: prefixes += (0..<n).map { "model.\($0)." }
+        case .list(let items)?: prefixes += items.compactMap(\.int).map { "model.\($0)." }
+        default: break
+        }
+        for (name, p) in model.namedParameters() where prefixes.contains(where: { name.contains($0) }) {
+            if name.hasPrefix("model.") && !name.contains(".dfl") { log("Freezing layer '\(name)'") }
+            try p.requiresGrad(false)
+        }
+    }
+
+    // MARK: Training
+
+    public func train() throws -> TrainResult {
+        let epochs = config.int("epochs") ?? 100
+        let batchSize = config.int("batch") ?? 16
+        let imgsz = config.int("imgsz") ?? 640
+        let seed = UInt64(Swift.max(config.int("seed") ?? 0, 0))
+        Runtime.seed(seed)
+
+        let spec = try DatasetSpec(contentsOf: try datasetPath())
+        let names = Dictionary(uniqueKeysWithValues: spec.names.enumerated().map { ($0.offset, $0.element) })
+        let classes = config.bool("single_cls") ? 1 : spec.nc
+        let model = try makeModel(classes: classes, names: names)
+        try freeze(model)
+        let run = try resumeRun ?? RunDirectory.create(
+            project: config.string("project"), name: config.string("name"), existOK: config.bool("exist_ok"))
+        if resumeState == nil { try ArgsYAML.write(config.entries, to: run.argsYAML) }
+
+        var hyp = try AugmentConfig(Dictionary(uniqueKeysWithValues: config.entries.filter { AugmentConfig.keys.contains($0.0) }))
+        hyp.closeMosaic = config.int("close_mosaic") ?? 10
+        let train = try TrainDataset(
+            spec: spec, imgsz: imgsz, hyp: hyp, batchSize: batchSize, epochs: epochs, cache: ImageCaching(config["cache"]),
+            singleClass: config.bool("single_cls"))
+        let valBatch = batchSize * 2
+        let val = try ValDataset(spec: spec, split: config.string("split") ?? "val", imgsz: imgsz, batchSize: valBatch,
+                                 cache: ImageCaching(config["cache"]), singleClass: config.bool("single_cls"))
+        let workers = config.int("workers") ?? 8
+        let trainLoader = try DataLoader(dataset: train, batchSize: batchSize, workers: workers, shuffle: true, seed: seed)
+        let validator = Validator(
+            loader: try DataLoader(dataset: val, batchSize: valBatch, workers: workers, shuffle: false, seed: seed),
+            names: names, config: config)
+
+        // Optimizer: the nominal batch (nbs) sets gradient accumulation and scales weight decay.
+        let nbs = config.int("nbs") ?? 64
+        let batches = trainLoader.batchCount
+        let accumulate = Swift.min(Swift.max(Int((Double(nbs) / Double(batchSize)).rounded(.toNearestOrEven)), 1), batches * epochs)
+        let nominalAccumulate = Swift.max(Int((Double(nbs) / Double(batchSize)).rounded(.toNearestOrEven)), 1)
+        let weightDecay = (config.double("weight_decay") ?? 5e-4) * Double(batchSize * nominalAccumulate) / Double(nbs)
+        let iterations = Int((Double(train.count) / Double(Swift.max(batchSize, nbs))).rounded(.up)) * epochs
+        let choice = OptimizerChoice.choose(
+            name: config.string("optimizer") ?? "auto", lr: config.double("lr0") ?? 0.01,
+            momentum: config.double("momentum") ?? 0.937, classes: classes, iterations: iterations)
+        if let bias = choice.warmupBiasLR { try config.set("warmup_bias_lr", .double(bias)) }
+        let groups = ParameterGroups(model)
+        let optimizer = try choice.make(groups, weightDecay: weightDecay)
+        log("optimizer: \(choice.name)(lr=\(choice.lr), momentum=\(choice.momentum)) with parameter groups "
+            + "\(groups.normWeights.count) weight(decay=0.0), \(groups.decayed.count) weight(decay=\(weightDecay)), "
+            + "\(groups.biases.count) bias(decay=0.0)")
+        let schedule = TrainingSchedule(config: config, epochs: epochs, batchesPerEpoch: batches, accumulate: accumulate)
+        let criterion = DetectionLoss(model: model, gains: LossGains(
+            box: config.double("box") ?? 7.5, cls: config.double("cls") ?? 0.5, dfl: config.double("dfl") ?? 1.5))
+
+        // Resume: weights, EMA, optimizer state and progress of the last completed epoch.
+        var ema = try ModelEMA(model)
+        var startEpoch = 0
+        var bestFitness: Double?
+        if let state = resumeState {
+            try model.loadStateDict(state.model)
+            ema = try ModelEMA(model)
+            try ema.load(state.ema, updates: state.updates)
+            try optimizer.loadState(state.optimizer)
+            startEpoch = state.epoch + 1
+            bestFitness = state.bestFitness
+            try ResultsCSV(url: run.resultsCSV).keepRows(throughEpoch: startEpoch)
+            guard startEpoch < epochs else {
+                throw ConfigError("\(config.string("resume") ?? "") finished all \(epochs) epochs; nothing to resume")
+            }
+            log("Resuming training from \(config.string("resume") ?? "") from epoch \(startEpoch + 1) to \(epochs) total epochs")
+        }
+
+        log("Using \(train.count) train, \(val.count) val images at imgsz=\(imgsz)\nUsing \(trainLoader.workers) dataloader workers\n"
+            + "Logging results to \(run.url.path)\nStarting training for \(epochs) epochs...")
+        Interruption.install()
+        defer { Interruption.uninstall() }
+        let trainStart = Date()
+        let elapsedBefore = try (try? ResultsCSV(url: run.resultsCSV).read().column("time")?.last) ?? 0
+        var stopper = EarlyStopping(patience: config.int("patience") ?? 100, best: bestFitness)
+        var lastOptimizerStep = -1
+        var completed = startEpoch
+        var interrupted = false
+        try optimizer.zeroGrad()
+
+        for epoch in startEpoch..<epochs {
+            for (g, group) in optimizer.groups.enumerated() where g < 3 {
+                group.lr = choice.lr * schedule.factor(epoch: epoch)
+            }
+            model.train()
+            if train.mosaicClosed(inEpoch: epoch) && !train.mosaicClosed(inEpoch: epoch - 1) { log("Closing dataloader mosaic") }
+            log(Trainer.progressHeader)
+            let bar = ProgressBar(total: batches)
+            var meanLoss = [0.0, 0.0, 0.0]
+            let epochBatches = trainLoader.epoch(epoch)
+            for (i, batch) in epochBatches.enumerated() {
+                let ni = i + batches * epoch
+                var stepEvery = accumulate
+                if schedule.inWarmup(ni) {
+                    stepEvery = schedule.accumulation(ni)
+                    for (g, group) in optimizer.groups.enumerated() {
+                        group.lr = schedule.warmupLR(ni, epoch: epoch, initialLR: choice.lr, isBias: g == 2)
+                        if choice.name.lowercased() == "sgd" { try group.set(.momentum, schedule.warmupMomentum(ni)) }
+                    }
+                }
+                let loss = try criterion(model.forwardRaw(batch.normalizedImages()), targets: batch.targets)
+                try loss.total.backward()
+                meanLoss = zip(meanLoss, loss.items).map { ($0 * Double(i) + $1) / Double(i + 1) }
+                if ni - lastOptimizerStep >= stepEvery {
+                    try clipGradNorm(model.parameters().filter(\.requiresGrad), maxNorm: 10)
+                    try optimizer.step()
+                    try optimizer.zeroGrad()
+                    try ema.update(from: model)
+                    lastOptimizerStep = ni
+                }
+                bar.description = Trainer.progressLine(epoch: epoch, of: epochs, losses: meanLoss,
+                                                       instances: batch.targets.size(0), size: batch.shape.width)
+                bar.update()
+                if Interruption.requested { interrupted = true; break }
+            }
+            bar.close()
+            if let error = epochBatches.error { throw error }
+            if interrupted {
+                // The epoch is incomplete: resuming redoes it, starting from the weights it reached.
+                try TrainingState.save(model: model, ema: ema, optimizer: optimizer, epoch: epoch - 1, bestFitness: bestFitness,
+                                       config: config, to: run.lastWeights)
+                log("\nInterrupted during epoch \(epoch + 1). Saved \(run.lastWeights.path).\n"
+                    + "Resume with: yolo train resume model=\(run.lastWeights.path)")
+                break
+            }
+            let learningRates = optimizer.groups.prefix(3).map(\.lr)
+
+            // Validation of the EMA weights, the fitness that picks best.pt, and the epoch's row.
+            let finalEpoch = epoch + 1 == epochs
+            var metrics: [(String, Double)] = []
+            var fitness: Double?
+            if config.bool("val") || finalEpoch {
+                let output = try validator.run(ema.model, loss: criterion)
+                for line in validator.table(output.results, perClass: false) { log(line) }
+                fitness = output.fitness
+                metrics = output.results.resultsDictionary.prefix(4).map { ($0.key, $0.value) }
+                    + zip(["val/box_loss", "val/cls_loss", "val/dfl_loss"], output.loss ?? [0, 0, 0]).map { ($0, $1) }
+            }
+            let isBest = fitness.map { f in bestFitness.map { f >= $0 } ?? true } ?? false
+            if isBest { bestFitness = fitness }
+            let row = zip(["train/box_loss", "train/cls_loss", "train/dfl_loss"], meanLoss).map { ($0, $1) } + metrics
+                + learningRates.enumerated().map { ("lr/pg\($0.offset)", $0.element) }
+            try ResultsCSV(url: run.resultsCSV).append(
+                epoch: epoch + 1, time: elapsedBefore + Date().timeIntervalSince(trainStart), metrics: row)
+            try TrainingState.save(model: model, ema: ema, optimizer: optimizer, epoch: epoch, bestFitness: bestFitness,
+                                   config: config, to: run.lastWeights)
+            if isBest { try FileManager.default.copyReplacing(run.lastWeights, with: run.bestWeights) }
+            if let period = config.int("save_period"), period > 0, (epoch + 1) % period == 0 {
+                try FileManager.default.copyReplacing(run.lastWeights, with: run.weights.appendingPathComponent("epoch\(epoch + 1).pt"))
+            }
+            completed = epoch + 1
+            if let fitness, stopper.stop(epoch: epoch + 1, fitness: fitness) {
+                log("Stopping training early: no improvement in the last \(stopper.patience) epochs. Best results at epoch \(stopper.bestEpoch).")
+                break
+            }
+            if Interruption.requested || stopAfterEpochs == epoch + 1 {
+                interrupted = true
+                log("\nInterrupted after epoch \(epoch + 1). Resume with: yolo train resume model=\(run.lastWeights.path)")
+                break
+            }
+        }
+        if interrupted {
+            return TrainResult(run: run, epochsCompleted: completed, bestFitness: bestFitness, metrics: nil, interrupted: true)
+        }
+        log("\n\(completed - startEpoch) epochs completed in \(String(format: "%.3f", Date().timeIntervalSince(trainStart) / 3600)) hours.")
+        var finalMetrics: DetectionResults?
+        for url in [run.lastWeights, run.bestWeights] where FileManager.default.fileExists(atPath: url.path) {
+            try TrainingState.strip(url)
+            log("Optimizer stripped from \(url.path)")
+        }
+        if FileManager.default.fileExists(atPath: run.bestWeights.path), config.bool("val") {
+            log("\nValidating \(run.bestWeights.path)...")
+            let best = try DetectionModel.load(contentsOf: run.bestWeights.path)
+            let output = try validator.run(best)
+            log(Validator.header)
+            for line in validator.table(output.results, perClass: true) { log(line) }
+            finalMetrics = output.results
+        }
+        if config.bool("plots") { try? ResultsPlot.write(csv: run.resultsCSV) }
+        log("Results saved to \(run.url.path)")
+        return TrainResult(run: run, epochsCompleted: completed, bestFitness: bestFitness, metrics: finalMetrics, interrupted: false)
+    }
+
+    static let progressHeader = ["Epoch", "GPU_mem", "box_loss", "cls_loss", "dfl_loss", "Instances", "Size"]
+        .map { $0.leftPadded(11) }.joined()
+
+    static func progressLine(epoch: Int, of epochs: Int, losses: [Double], instances: Int, size: Int) -> String {
+        "\(epoch + 1)/\(epochs)".leftPadded(11) + "0G".leftPadded(11)
+            + losses.map { String(format: "%11.4g", $0) }.joined() + "\(instances)".leftPadded(11) + "\(size)".leftPadded(11)
+    }
+}
+
+/// Stops when fitness has not improved for `patience` epochs.
+struct EarlyStopping {
+    let patience: Int
+    var best: Double?
+    var bestEpoch = 0
+
+    init(patience: Int, best: Double?) { (self.patience, self.best) = (patience > 0 ? patience : Int.max, best) }
+
+    mutating func stop(epoch: Int, fitness: Double) -> Bool {
+        if best == nil || fitness >= best! { (best, bestEpoch) = (fitness, epoch) }
+        return epoch - bestEpoch >= patience
+    }
+}
+
+extension FileManager {
+    /// Copies `source` over `destination` through a temporary name, so `destination` is never half-written.
+    func copyReplacing(_ source: URL, with destination: URL) throws {
+        let temporary = destination.appendingPathExtension("partial-\(ProcessInfo.processInfo.processIdentifier)")
+        try? removeItem(at: temporary)
+        try copyItem(at: source, to: temporary)
+        guard rename(temporary.path, destination.path) == 0 else {
+            throw ModelError("cannot move \(temporary.path) to \(destination.path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Torch
+
+/// What `last.pt` holds beyond the model, to resume exactly where a run stopped.
+///
+/// Layout (ours; `torch.load` opens it as a dict): the model entries of `DetectionModel.checkpointEntries()` with
+/// `model` = the EMA weights (what inference uses, as the reference's `ema`), plus `train_model` (the raw weights),
+/// `optimizer` (libtorch's optimizer archive as uint8), `epoch` (the last completed, 0-based), `best_fitness`,
+/// `updates` (EMA), `train_args` and `date`.
+struct TrainingState {
+    var epoch: Int
+    var bestFitness: Double?
+    var updates: Int
+    var config: Config
+    var model: [(String, Tensor)]
+    var ema: [(String, Tensor)]
+    var optimizer: [UInt8]
+
+    static func save(
+        model: DetectionModel, ema: ModelEMA, optimizer: Optimizer?, epoch: Int, bestFitness: Double?, config: Config,
+        to url: URL
+    ) throws {
+        var entries = ema.model.checkpointEntries()
+        entries += [
+            ("epoch", .int(epoch)), ("best_fitness", bestFitness.map { .double($0) } ?? .none), ("updates", .int(ema.updates)),
+            ("train_args", .dict(config.entries.map { ($0.0, StoredValue($0.1)) })),
+            ("date", .string(ISO8601DateFormatter().string(from: Date()))),
+        ]
+        if let optimizer {
+            let bytes = try optimizer.stateBytes()
+            entries.append(("optimizer", .tensor(try Tensor(bytes: bytes, shape: [bytes.count], dtype: .uint8))))
+            entries.append(("train_model", .dict(model.stateDict().map { ($0.0, .tensor($0.1)) })))
+        }
+        try Serialization.save(.dict(entries), to: url.path)
+    }
+
+    static func load(from path: String) throws -> TrainingState {
+        let value = try Serialization.load(from: path)
+        func tensors(_ key: String) throws -> [(String, Tensor)] {
+            guard case .dict(let entries)? = value[key] else {
+                throw ModelError("\(path) cannot resume: it has no '\(key)' (a final or stripped checkpoint?)")
+            }
+            return try entries.map { name, v in
+                guard let t = v.tensor else { throw ModelError("\(path): '\(key).\(name)' is not a tensor") }
+                return (name, t)
+            }
+        }
+        guard value["format"]?.string == DetectionModel.formatTag, let epoch = value["epoch"]?.int else {
+            throw ModelError("\(path) is not a swift-yolo training checkpoint")
+        }
+        guard let optimizer = value["optimizer"]?.tensor else {
+            throw ModelError("\(path) cannot resume: its optimizer state was stripped (training had finished)")
+        }
+        var config = Config()
+        if case .dict(let args)? = value["train_args"] {
+            for (key, v) in args { try? config.set(key, ConfigValue(v)) }
+        }
+        return TrainingState(
+            epoch: epoch, bestFitness: value["best_fitness"]?.double, updates: value["updates"]?.int ?? 0, config: config,
+            model: try tensors("train_model"), ema: try tensors("model"), optimizer: try optimizer.toArray(UInt8.self))
+    }
+
+    /// Rewrites a finished run's checkpoint without what only resuming needs (as the reference strips its own).
+    static func strip(_ url: URL) throws {
+        guard case .dict(let entries) = try Serialization.load(from: url.path) else { return }
+        try Serialization.save(.dict(entries.filter { $0.0 != "optimizer" && $0.0 != "train_model" }), to: url.path)
+    }
+}

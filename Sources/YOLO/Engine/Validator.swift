@@ -1,0 +1,117 @@
+import Foundation
+import Torch
+
+/// What a validation pass measured.
+public struct ValidationOutput {
+    public let results: DetectionResults
+    /// Mean box, cls and dfl loss per batch (when a loss was given).
+    public let loss: [Double]?
+    /// Milliseconds per image: preprocess, inference, loss, postprocess.
+    public let speed: (preprocess: Double, inference: Double, loss: Double, postprocess: Double)
+    public var fitness: Double { results.fitness }
+}
+
+/// Runs a model over a validation loader as the reference's `DetectionValidator`: letterboxed (rectangular) batches,
+/// NMS at conf 0.001 / IoU 0.7 with every label above conf, matches in the model's input space, and the reference's
+/// table.
+public final class Validator {
+    public let loader: DataLoader
+    public let names: [Int: String]
+    public var conf: Double, iou: Double, maxDet: Int, singleClass: Bool, agnostic: Bool
+    public var log: (String) -> Void = { print($0) }
+
+    public init(loader: DataLoader, names: [Int: String], config: Config = Config()) {
+        self.loader = loader
+        self.names = names
+        conf = config.double("conf") ?? 0.001
+        iou = config.double("iou") ?? 0.7
+        maxDet = config.int("max_det") ?? 300
+        singleClass = config.bool("single_cls")
+        agnostic = config.bool("agnostic_nms")
+    }
+
+    /// Validates `model` (switched to eval mode for the pass and restored after). With `loss`, also the mean loss.
+    public func run(_ model: DetectionModel, loss: DetectionLoss? = nil, showProgress: Bool = true) throws -> ValidationOutput {
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { model.train(wasTraining) }
+        var metrics = DetectionMetrics(names: names)
+        var lossSum = [0.0, 0.0, 0.0], batches = 0
+        var times = [0.0, 0.0, 0.0, 0.0], images = 0
+        let bar = showProgress ? ProgressBar(total: loader.batchCount, description: Validator.header) : nil
+        let epoch = loader.epoch(0)
+        for batch in epoch {
+            var t = Date()
+            func lap(_ k: Int) { times[k] += Date().timeIntervalSince(t); t = Date() }
+            let x = try batch.normalizedImages()
+            lap(0)
+            let (head, predictions) = try withNoGrad { () -> (HeadOutput, Tensor) in
+                let head = try model.forwardRaw(x)
+                return (head, try model.detect.decode(head))
+            }
+            lap(1)
+            if let loss {
+                let items = try withNoGrad { try loss(head, targets: batch.targets).items }
+                for k in 0..<3 { lossSum[k] += items[k] }
+            }
+            lap(2)
+            let kept = try nonMaxSuppression(
+                prediction: predictions, conf: conf, iou: iou, agnostic: singleClass || agnostic, multiLabel: true,
+                maxDet: maxDet)
+            try update(&metrics, batch: batch, detections: kept)
+            lap(3)
+            batches += 1
+            images += batch.count
+            bar?.update()
+        }
+        if let error = epoch.error { throw error }
+        bar?.close()
+        let results = metrics.compute()
+        let perImage = times.map { $0 * 1000 / Double(Swift.max(images, 1)) }
+        return ValidationOutput(
+            results: results, loss: loss == nil ? nil : lossSum.map { $0 / Double(Swift.max(batches, 1)) },
+            speed: (perImage[0], perImage[1], perImage[2], perImage[3]))
+    }
+
+    /// Adds each image's detections and its ground truth (scaled to the batch's pixels) to the metrics.
+    func update(_ metrics: inout DetectionMetrics, batch: Batch, detections: [Tensor]) throws {
+        let (h, w) = (Float(batch.shape.height), Float(batch.shape.width))
+        for (i, var predicted) in detections.enumerated() {
+            var boxes: [Float] = [], classes: [Float] = []
+            for row in stride(from: 0, to: batch.targetValues.count, by: 6) where Int(batch.targetValues[row]) == i {
+                let r = batch.targetValues[row + 1..<row + 6].map { $0 }
+                let (cx, cy, bw, bh) = (r[1] * w, r[2] * h, r[3] * w, r[4] * h)
+                boxes += [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2]
+                classes.append(singleClass ? 0 : r[0])
+            }
+            if singleClass, predicted.size(0) > 0 {
+                predicted = try Tensor.cat([predicted.slice(dim: 1, end: 5), predicted.slice(dim: 1, start: 5, end: 6) * 0], dim: 1)
+            }
+            try metrics.update(
+                predictions: predicted, boxes: Tensor(boxes, shape: [classes.count, 4]), classes: Tensor(classes),
+                imageName: URL(fileURLWithPath: batch.paths[i]).lastPathComponent)
+        }
+    }
+
+    /// The table header, as the reference prints it.
+    public static let header = "Class".leftPadded(22) + ["Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)"].map { $0.leftPadded(11) }.joined()
+
+    /// The `all` row and, with `perClass`, one row per class that has labels.
+    public func table(_ results: DetectionResults, perClass: Bool) -> [String] {
+        func row(_ name: String, _ images: Int, _ instances: Int, _ values: [Double]) -> String {
+            name.leftPadded(22) + "\(images)".leftPadded(11) + "\(instances)".leftPadded(11)
+                + values.map { String(format: "%11.3g", $0) }.joined()
+        }
+        var lines = [row("all", results.imageCount, results.instancesPerClass.reduce(0, +), results.meanResults)]
+        if perClass {
+            for (i, c) in results.perClass.classes.enumerated() {
+                lines.append(row(names[c] ?? "\(c)", results.imagesPerClass[c], results.instancesPerClass[c], results.classResult(i)))
+            }
+        }
+        return lines
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
