@@ -1,0 +1,114 @@
+import Foundation
+import Vision
+
+/// What `source=` names: images (a file, a folder, a glob, a `.txt` list) and videos, in order.
+public enum PredictItem: Equatable, Sendable {
+    case image(String)
+    case video(String)
+}
+
+public enum PredictSource {
+    public static let videoFormats: Set<String> = ["asf", "avi", "gif", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg", "ts", "wmv", "webm"]
+
+    public static func items(_ source: String) throws -> [PredictItem] {
+        let fm = FileManager.default
+        if source.contains("*") || source.contains("?") {
+            let matches = glob(source).filter { isMedia($0) }
+            guard !matches.isEmpty else { throw ConfigError("source '\(source)' matches no image or video files") }
+            return matches.map(item)
+        }
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: source, isDirectory: &isDirectory) else {
+            throw ConfigError("source '\(source)' does not exist")
+        }
+        if isDirectory.boolValue {
+            let files = (fm.enumerator(atPath: source)?.allObjects as? [String] ?? []).sorted()
+                .map { (source as NSString).appendingPathComponent($0) }.filter(isMedia)
+            guard !files.isEmpty else { throw ConfigError("source folder '\(source)' has no image or video files") }
+            return files.map(item)
+        }
+        let ext = (source as NSString).pathExtension.lowercased()
+        if ext == "txt" { return try ImageFiles.list([source]).map { .image($0) } }
+        guard isMedia(source) else {
+            throw ConfigError("source '\(source)' is not an image or video (images: \(ImageFiles.formats.sorted().joined(separator: ", ")); "
+                + "videos: \(videoFormats.sorted().joined(separator: ", ")))")
+        }
+        return [item(source)]
+    }
+
+    static func isMedia(_ path: String) -> Bool {
+        let ext = (path as NSString).pathExtension.lowercased()
+        return ImageFiles.formats.contains(ext) || videoFormats.contains(ext)
+    }
+
+    static func item(_ path: String) -> PredictItem {
+        videoFormats.contains((path as NSString).pathExtension.lowercased()) ? .video(path) : .image(path)
+    }
+
+    static func glob(_ pattern: String) -> [String] {
+        var result = glob_t()
+        defer { globfree(&result) }
+        guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
+        return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+    }
+}
+
+extension Predictor {
+    /// Predicts every item of `source`, printing one line per image or frame and writing what `writer` asks for.
+    /// An image that cannot be read is skipped with a warning; the rest goes on. Video frames stream through (one
+    /// frame in memory at a time). Returns the results of the images (not of video frames).
+    @discardableResult
+    public func run(source: String, writer: PredictionWriter?) throws -> [Results] {
+        let items = try PredictSource.items(source)
+        var all: [Results] = []
+        for (n, item) in items.enumerated() {
+            switch item {
+            case .image(let path):
+                let image: Image
+                do { image = try Image(contentsOf: path) } catch {
+                    log("WARNING: skipping \(path): \(error)")
+                    continue
+                }
+                let results = try predict(image, path: path)
+                log("image \(n + 1)/\(items.count) \(path): \(lastInputShape.0)x\(lastInputShape.1) \(results.verbose)"
+                    + String(format: "%.1fms", results.speed["inference"] ?? 0))
+                let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+                try writer?.write(image, results, name: name)
+                all.append(results)
+            case .video(let path):
+                try runVideo(path, index: n + 1, of: items.count, writer: writer)
+            }
+        }
+        if let writer { log("Results saved to \(writer.folder.path)") }
+        return all
+    }
+
+    func runVideo(_ path: String, index: Int, of count: Int, writer: PredictionWriter?) throws {
+        let reader: VideoReader
+        do { reader = try VideoReader(path: path) } catch {
+            log("WARNING: skipping video \(path): \(error)")
+            return
+        }
+        let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        var output: VideoWriter?
+        if let writer, writer.saveImages {
+            output = try VideoWriter(
+                path: writer.folder.appendingPathComponent("\(name).mp4").path, fourcc: "mp4v",
+                fps: reader.fps > 0 ? reader.fps : 30, width: reader.width, height: reader.height)
+        }
+        var frame = 0
+        while let image = try reader.next() {
+            frame += 1
+            let results = try predict(image, path: path)
+            log("video \(index)/\(count) (frame \(frame)/\(reader.frameCount)) \(path): \(lastInputShape.0)x\(lastInputShape.1) \(results.verbose)"
+                + String(format: "%.1fms", results.speed["inference"] ?? 0))
+            if let output, let writer { try output.write(writer.annotate(image, results)) }
+            if let writer, writer.saveText || writer.saveCrops {
+                var textOnly = writer
+                textOnly.saveImages = false
+                try textOnly.write(image, results, name: "\(name)_\(frame)")
+            }
+        }
+        try output?.close()
+    }
+}

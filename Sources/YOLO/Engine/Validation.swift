@@ -1,0 +1,39 @@
+import Foundation
+import Torch
+
+extension Validator {
+    /// A validator for `config`'s dataset (`data`, `split`, `imgsz`, `batch`, `workers`, rectangular batches), as
+    /// `yolo val` builds it.
+    public static func forDataset(_ config: Config, names: [Int: String]? = nil, stride: Int = 32) throws -> Validator {
+        guard let data = config.string("data") else { throw ConfigError("val needs data=path/to/data.yaml") }
+        let path = data == BuiltInDataset.name ? try BuiltInDataset.shapes().path : data
+        let spec = try DatasetSpec(contentsOf: path)
+        let batch = config.int("batch") ?? 16
+        let dataset = try ValDataset(
+            spec: spec, split: config.string("split") ?? "val", imgsz: config.int("imgsz") ?? 640, batchSize: batch,
+            rect: true, stride: stride, singleClass: config.bool("single_cls"))
+        let loader = try DataLoader(dataset: dataset, batchSize: batch, workers: config.int("workers") ?? 8, shuffle: false)
+        let datasetNames = Dictionary(uniqueKeysWithValues: spec.names.enumerated().map { ($0.offset, $0.element) })
+        return Validator(loader: loader, names: names ?? datasetNames, config: config)
+    }
+
+    /// The reference's speed line.
+    public static func speedLine(_ output: ValidationOutput) -> String {
+        String(format: "Speed: %.1fms preprocess, %.1fms inference, %.1fms loss, %.1fms postprocess per image",
+               output.speed.preprocess, output.speed.inference, output.speed.loss, output.speed.postprocess)
+    }
+
+    /// `metrics.json`: the summary numbers for pipelines.
+    public static func metricsJSON(_ output: ValidationOutput) throws -> Data {
+        let r = output.results
+        var perClass: [String: Double] = [:]
+        for (i, c) in r.perClass.classes.enumerated() { perClass[r.names[c] ?? "\(c)"] = r.classAP[i] }
+        let object: [String: Any] = [
+            "precision": r.precision, "recall": r.recall, "mAP50": r.map50, "mAP50-95": r.map, "fitness": r.fitness,
+            "images": r.imageCount, "instances": r.instancesPerClass.reduce(0, +), "per_class_mAP50-95": perClass,
+            "speed_ms": ["preprocess": output.speed.preprocess, "inference": output.speed.inference,
+                         "postprocess": output.speed.postprocess],
+        ]
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}

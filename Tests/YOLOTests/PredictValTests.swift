@@ -1,0 +1,97 @@
+import Foundation
+import Torch
+import Vision
+import XCTest
+
+@testable import YOLO
+
+/// End to end with the reference's overfit checkpoint: `val` and `predict` give the reference's numbers and boxes.
+final class PredictValTests: XCTestCase {
+    func overfitModel() throws -> DetectionModel {
+        try DetectionModel.load(contentsOf: try Fixtures.shared("reference/yolov8n-coco8-overfit/best.pt"))
+    }
+
+    func testValMatchesTheReference() throws {
+        let expectedPath = try Fixtures.shared("reference/yolov8n-coco8-overfit/val_320.json")
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: expectedPath))) as! [String: Any]
+        let config = try Config([
+            "data": .string(try Fixtures.shared("datasets/coco8-trainval.yaml")), "imgsz": .int(320), "batch": .int(16),
+            "workers": .int(2), "mode": .string("val"),
+        ])
+        let model = try overfitModel()
+        let validator = try Validator.forDataset(config, names: model.names)
+        let output = try validator.run(model, showProgress: false)
+        let r = output.results
+        print(validator.table(r, perClass: true).joined(separator: "\n"))
+        for (key, ours) in [("precision", r.precision), ("recall", r.recall), ("mAP50", r.map50), ("mAP50-95", r.map)] {
+            XCTAssertEqual(ours, expected[key] as! Double, accuracy: 1e-3, key)
+        }
+        let perClass = expected["per_class_ap50_95"] as! [String: Double]
+        for (i, c) in r.perClass.classes.enumerated() {
+            XCTAssertEqual(r.classAP[i], perClass["\(c)"] ?? -1, accuracy: 1e-3, "class \(c)")
+        }
+    }
+
+    func testPredictMatchesTheReference() throws {
+        let expectedPath = try Fixtures.shared("reference/yolov8n-coco8-overfit/predict_320.json")
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: expectedPath))) as! [String: Any]
+        let detections = expected["detections"] as! [String: [[Double]]]
+        var config = Config()
+        try config.set("imgsz", .int(320))
+        let predictor = Predictor(model: try overfitModel(), config: config)
+        predictor.log = { _ in }
+        let folder = try Fixtures.shared("datasets/coco8/images/train")
+        var worst = (box: 0.0, conf: 0.0)
+        for (name, reference) in detections.sorted(by: { $0.key < $1.key }) {
+            let results = try predictor.predict(try Image(contentsOf: "\(folder)/\(name)"), path: name)
+            let ours = zip(results.boxes.xyxy, zip(results.boxes.conf, results.boxes.cls)).map { b, cc in
+                b.map(Double.init) + [Double(cc.0), Double(cc.1)]
+            }
+            XCTAssertEqual(ours.count, reference.count, "\(name): number of detections")
+            var unmatched = ours
+            for row in reference {
+                // The same class, the closest box.
+                guard let k = unmatched.indices.filter({ unmatched[$0][5] == row[5] }).min(by: {
+                    distance(unmatched[$0], row) < distance(unmatched[$1], row)
+                }) else { XCTFail("\(name): no detection of class \(row[5])"); continue }
+                worst.box = max(worst.box, distance(unmatched[k], row))
+                worst.conf = max(worst.conf, abs(unmatched[k][4] - row[4]))
+                XCTAssertLessThan(distance(unmatched[k], row), 0.5, "\(name): box \(row)")
+                XCTAssertEqual(unmatched[k][4], row[4], accuracy: 1e-3, "\(name): confidence")
+                unmatched.remove(at: k)
+            }
+        }
+        print("predict parity: worst corner difference \(worst.box) px, confidence \(worst.conf)")
+    }
+
+    func distance(_ a: [Double], _ b: [Double]) -> Double { (0..<4).map { abs(a[$0] - b[$0]) }.max()! }
+
+    func testPredictSourcesAndBadInput() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("predict-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let image = try Image(width: 64, height: 48, fill: Color(b: 30, g: 90, r: 200))
+        try image.write(to: dir.appendingPathComponent("a.png").path)
+        try image.write(to: dir.appendingPathComponent("b.jpg").path)
+        try Data("not an image".utf8).write(to: dir.appendingPathComponent("broken.jpg"))
+        XCTAssertEqual(try PredictSource.items(dir.path).count, 3)
+        XCTAssertEqual(try PredictSource.items(dir.path + "/*.png"), [.image(dir.path + "/a.png")])
+        XCTAssertThrowsError(try PredictSource.items(dir.path + "/missing.jpg")) { XCTAssertTrue("\($0)".contains("missing.jpg")) }
+        let empty = dir.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try PredictSource.items(empty.path)) { XCTAssertTrue("\($0)".contains("no image")) }
+
+        var config = Config()
+        try config.set("imgsz", .int(64))
+        try config.set("save_txt", .bool(true))
+        let predictor = Predictor(model: try DetectionModel(spec: ModelSpec(contentsOf: "yolov8n.yaml", nc: 2)), config: config)
+        var lines: [String] = []
+        predictor.log = { lines.append($0) }
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let results = try predictor.run(source: dir.path, writer: PredictionWriter(folder: out, config: config))
+        XCTAssertEqual(results.count, 2, "the broken image is skipped, the others processed")
+        XCTAssertTrue(lines.contains { $0.contains("WARNING") && $0.contains("broken.jpg") }, "\(lines)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("a.jpg").path))
+    }
+}
