@@ -7,7 +7,9 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -151,6 +153,21 @@ cv::Rect checked_rect(const cv::Mat &m, int x, int y, int width, int height, con
 }
 
 int line_type(int antialiased) { return antialiased ? cv::LINE_AA : cv::LINE_8; }
+
+constexpr int kShift = 4;  // fractional bits: sub-pixel positions keep antialiased plot lines smooth
+
+std::vector<cv::Point> fixed_points(const double *xy, int count, int minimum) {
+    if (!xy || count < minimum)
+        fail("need at least " + std::to_string(minimum) + " points, got " + std::to_string(count));
+    std::vector<cv::Point> points(count);
+    for (int i = 0; i < count; i++) {
+        // Beyond +-2^26 px the fixed-point value overflows int; no drawing needs that.
+        if (!(std::fabs(xy[2 * i]) < 67108864.0 && std::fabs(xy[2 * i + 1]) < 67108864.0))
+            fail("point " + std::to_string(i) + " is not finite or too far from the image");
+        points[i] = cv::Point(cvRound(xy[2 * i] * (1 << kShift)), cvRound(xy[2 * i + 1] * (1 << kShift)));
+    }
+    return points;
+}
 
 }  // namespace
 
@@ -383,6 +400,40 @@ int cvs_text_size(const char *text, double scale, int thickness, int *width, int
         *width = size.width;
         *height = size.height;
         *baseline = base;
+        return 0;
+    });
+}
+
+// ---- Shapes ----
+
+int cvs_draw_polyline(cv_image image, const double *xy, int count, int closed, double b, double g, double r,
+                      int thickness, int antialiased) {
+    return guard(-1, [&] {
+        std::vector<cv::Point> points = fixed_points(xy, count, 2);
+        cv::polylines(mat(image), points, closed != 0, cv::Scalar(b, g, r), std::max(thickness, 1),
+                      line_type(antialiased), kShift);
+        return 0;
+    });
+}
+
+int cvs_fill_polygon(cv_image image, const double *xy, int count, double b, double g, double r, int antialiased) {
+    return guard(-1, [&] {
+        std::vector<std::vector<cv::Point>> polygons{fixed_points(xy, count, 3)};
+        cv::fillPoly(mat(image), polygons, cv::Scalar(b, g, r), line_type(antialiased), kShift);
+        return 0;
+    });
+}
+
+int cvs_draw_ellipse(cv_image image, double cx, double cy, double ax, double ay, double angle, double b, double g,
+                     double r, int thickness, int antialiased) {
+    return guard(-1, [&] {
+        const double limit = 67108864.0;  // as fixed_points: keeps the fixed-point values inside int
+        if (!(ax >= 0 && ay >= 0 && ax < limit && ay < limit && std::fabs(cx) < limit && std::fabs(cy) < limit))
+            fail("ellipse centre and half-axes must be finite and the half-axes not negative");
+        const double scale = 1 << kShift;
+        cv::ellipse(mat(image), cv::Point(cvRound(cx * scale), cvRound(cy * scale)),
+                    cv::Size(cvRound(ax * scale), cvRound(ay * scale)), angle, 0, 360, cv::Scalar(b, g, r),
+                    thickness < 0 ? cv::FILLED : thickness, line_type(antialiased), kShift);
         return 0;
     });
 }

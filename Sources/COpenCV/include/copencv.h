@@ -90,6 +90,18 @@ int cvs_put_text(cv_image image, const char *text, int x, int y, double scale, d
                  int thickness, int antialiased);
 int cvs_text_size(const char *text, double scale, int thickness, int *width, int *height, int *baseline);
 
+/* ---- Shapes, in place (points as doubles, drawn with 4 fractional bits) ---- */
+
+/* `xy`: `count` (x, y) pairs. Straight segments through them, back to the first when `closed`. */
+int cvs_draw_polyline(cv_image image, const double *xy, int count, int closed, double b, double g, double r,
+                      int thickness, int antialiased);
+/* The polygon `xy` (`count` (x, y) pairs, convex or not) filled, as cv::fillPoly. */
+int cvs_fill_polygon(cv_image image, const double *xy, int count, double b, double g, double r, int antialiased);
+/* The ellipse centred on (cx, cy) with half-axes (ax, ay), rotated `angle` degrees clockwise (image axes);
+ * `thickness` < 0 fills. Equal half-axes draw a circle. */
+int cvs_draw_ellipse(cv_image image, double cx, double cy, double ax, double ay, double angle, double b, double g,
+                     double r, int thickness, int antialiased);
+
 /* ---- Video ---- */
 
 cv_capture cvs_capture_open(const char *path);
