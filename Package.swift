@@ -45,6 +45,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(name: "CTorch", cxxSettings: torch.cxx, linkerSettings: torch.link),
@@ -56,7 +57,7 @@ let package = Package(
         .target(name: "Vision", dependencies: ["COpenCV", "Torch"]),
         .target(
             name: "YOLO",
-            dependencies: ["Torch", "Vision", "Yams", "ZIPFoundation"],
+            dependencies: ["Torch", "Vision", "Yams", "ZIPFoundation", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             resources: [.copy("Resources/models")]),
         .executableTarget(name: "yolo", dependencies: ["YOLO", "Torch", "Vision"]),
         .executableTarget(name: "bench-torch", dependencies: ["Torch"], path: "bench/Sources/bench-torch"),
