@@ -48,7 +48,18 @@ enum Modes {
     }
 
     static func export(_ config: Config) throws {
-        throw ConfigError("export is not available in this build yet")
+        let yolo = try YOLO(try required(config, "model"))
+        var format = config.string("format") ?? "onnx"
+        if format == "torchscript", config.string("format") == Config()["format"]?.string {
+            format = "onnx"  // the reference's default format is TorchScript; ONNX is what this build writes
+        }
+        let options = ExportOptions(
+            imgsz: config.int("imgsz") ?? 640, batch: config.int("batch") ?? 1, dynamic: config.bool("dynamic"),
+            half: config.bool("half"), opset: config.int("opset"))
+        let start = Date()
+        let url = try yolo.export(format: format, options: options)
+        let size = ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0) ?? 0
+        print(String(format: "Export complete (%.1fs): %@ (%.1f MB)", Date().timeIntervalSince(start), url.path, Double(size) / 1e6))
     }
 
     /// The model's summary and a timed forward pass at `imgsz` (on `source`, or a test pattern).
@@ -102,6 +113,8 @@ enum Help {
                 """
         case "val":
             return "yolo val model=best.pt data=DATA.yaml imgsz=640 batch=16 conf=0.001 iou=0.7 [split=val]"
+        case "export":
+            return "yolo export model=best.pt format=onnx [imgsz=640 batch=1 dynamic=False half=False opset=22]"
         case "predict":
             return "yolo predict model=best.pt source=IMAGE|FOLDER|GLOB|LIST.txt|VIDEO conf=0.25 iou=0.7 imgsz=640 [save_txt=True ...]"
         default:
@@ -114,6 +127,7 @@ enum Help {
                   yolo train data=coco8.yaml model=yolov8n.yaml epochs=3 imgsz=320
                   yolo val model=runs/detect/train/weights/best.pt data=coco8.yaml
                   yolo predict model=yolov8n.pt source=bus.jpg
+                  yolo export model=best.pt format=onnx
                 """
         }
     }
