@@ -6,7 +6,7 @@ extension Validator {
     /// `yolo val` builds it.
     public static func forDataset(_ config: Config, names: [Int: String]? = nil, stride: Int = 32) throws -> Validator {
         guard let data = config.string("data") else { throw ConfigError("val needs data=path/to/data.yaml") }
-        let path = data == BuiltInDataset.name ? try BuiltInDataset.shapes().path : data
+        let path = BuiltInDataset.isBuiltIn(data) ? try BuiltInDataset.shapes().path : data
         let spec = try DatasetSpec(contentsOf: path)
         let batch = config.int("batch") ?? 16
         let dataset = try ValDataset(

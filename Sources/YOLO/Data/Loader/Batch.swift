@@ -1,0 +1,119 @@
+import Foundation
+import Torch
+import Vision
+
+/// A batch as the model and the loss take it.
+///
+/// `images` are uint8 RGB, (B, 3, H, W), as the reference's loader gives them: a quarter of the bytes of float32
+/// to assemble and to move to a GPU; `normalizedImages(device:)` makes the float32 [0, 1] input where it is needed
+/// (the reference's trainer does `batch["img"].float() / 255` after moving the batch).
+public struct Batch: @unchecked Sendable {
+    /// The batch's position in its epoch, and the epoch.
+    public let index: Int
+    public let epoch: Int
+    /// (B, 3, H, W) uint8, RGB.
+    public let images: Tensor
+    /// (N, 6) float32, one row per object: image index in the batch, class, centre x, centre y, width, height,
+    /// the box normalized to the image (H, W).
+    public let targets: Tensor
+    /// The same rows as `targets`, flattened, for code that wants numbers rather than a tensor.
+    public let targetValues: [Float]
+    public let paths: [String]
+    /// Each image's size in its file.
+    public let originalShapes: [ImageShape]
+    /// Each image's size after loading (long side imgsz) and letterbox (validation).
+    public let resizedShapes: [ImageShape]
+    /// How each image's pixels map to its file's (validation maps predictions back with it).
+    public let ratioPads: [RatioPad]
+
+    public var count: Int { paths.count }
+    /// (height, width) of the images.
+    public var shape: ImageShape { ImageShape(height: images.size(2), width: images.size(3)) }
+
+    /// The images as float32 in [0, 1] on `device`: moved as uint8 first, then converted there.
+    public func normalizedImages(device: Device = .cpu) throws -> Tensor {
+        let moved = device == .cpu ? images : try images.to(device)
+        let converted = try moved.to(.float32)
+        try converted.div_(255)  // in place: one float buffer, not two
+        return converted
+    }
+}
+
+/// One batch being filled by the workers: pixels written straight into their slots (CHW, RGB), then one tensor.
+final class BatchAssembly: @unchecked Sendable {
+    let index: Int
+    let epoch: Int
+    let count: Int
+    let shape: ImageShape
+    private let pixels: UnsafeMutableBufferPointer<UInt8>
+    private var samples: [SampleRecord?]
+    /// Samples still to come (changed under the loader's lock).
+    var remaining: Int
+
+    struct SampleRecord {
+        var path: String
+        var original: ImageShape
+        var resized: ImageShape
+        var ratioPad: RatioPad
+        /// class, cx, cy, w, h per object.
+        var rows: [Float]
+    }
+
+    init(index: Int, epoch: Int, count: Int, shape: ImageShape) {
+        self.index = index
+        self.epoch = epoch
+        self.count = count
+        self.shape = shape
+        pixels = .allocate(capacity: count * 3 * shape.height * shape.width)
+        samples = Array(repeating: nil, count: count)
+        remaining = count
+    }
+
+    deinit { pixels.deallocate() }
+
+    /// Writes sample `slot`: its pixels as CHW RGB, its objects as normalized rows. Each slot is written by one
+    /// thread, so no lock is needed.
+    func write(_ sample: LabeledImage, slot: Int) throws {
+        let image = sample.image
+        guard image.width == shape.width, image.height == shape.height, image.channels == 3 else {
+            throw DataError(
+                "\(sample.imageFile): a sample came out \(image) but its batch is \(shape.width)x\(shape.height)x3")
+        }
+        let plane = shape.height * shape.width
+        let base = pixels.baseAddress! + slot * 3 * plane
+        image.withUnsafeBytes { raw in
+            let bgr = raw.bindMemory(to: UInt8.self).baseAddress!
+            for i in 0..<plane {  // BGR interleaved -> R, G, B planes
+                base[i] = bgr[3 * i + 2]
+                base[plane + i] = bgr[3 * i + 1]
+                base[2 * plane + i] = bgr[3 * i]
+            }
+        }
+        let (w, h) = (Float(shape.width), Float(shape.height))
+        var rows: [Float] = []
+        rows.reserveCapacity(sample.labels.count * 5)
+        for (cls, box) in zip(sample.labels.classes, sample.labels.boxes) {
+            rows += [Float(cls), (box.x1 + box.x2) / 2 / w, (box.y1 + box.y2) / 2 / h, box.width / w, box.height / h]
+        }
+        samples[slot] = SampleRecord(
+            path: sample.imageFile, original: sample.originalShape, resized: sample.resizedShape,
+            ratioPad: sample.ratioPad, rows: rows)
+    }
+
+    func collate() throws -> Batch {
+        let records = samples.map { $0! }
+        var values: [Float] = []
+        for (i, record) in records.enumerated() {
+            for start in stride(from: 0, to: record.rows.count, by: 5) {
+                values.append(Float(i))
+                values += record.rows[start..<start + 5]
+            }
+        }
+        let images = try Tensor(
+            buffer: UnsafeRawBufferPointer(pixels), shape: [count, 3, shape.height, shape.width], dtype: .uint8)
+        return Batch(
+            index: index, epoch: epoch, images: images, targets: try Tensor(values, shape: [values.count / 6, 6]),
+            targetValues: values, paths: records.map(\.path), originalShapes: records.map(\.original),
+            resizedShapes: records.map(\.resized), ratioPads: records.map(\.ratioPad))
+    }
+}
