@@ -6,7 +6,7 @@ setup:
 
 run: setup
 	swift build -c release --product yolo
-	.build/release/yolo
+	scripts/demo.sh .build/release/yolo
 
 test:
 	@scripts/setup.sh test
