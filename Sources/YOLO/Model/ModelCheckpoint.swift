@@ -29,32 +29,18 @@ extension DetectionModel {
     /// architecture from the YAML it carries. `nc` overrides the class count (the head is then re-initialised).
     public static func load(contentsOf path: String) throws -> DetectionModel {
         guard FileManager.default.fileExists(atPath: path) else { throw ModelError("checkpoint not found: \(path)") }
-        if let ours = try? Serialization.load(from: path), ours["format"]?.string == formatTag {
-            return try fromOurs(ours, path: path)
-        }
+        // The pure-Swift reader, which executes nothing, reads ours and the reference's alike.
         let checkpoint = try ReferenceCheckpoint.load(contentsOf: path)
-        guard let yaml = checkpoint.yaml else { throw ModelError("\(path) carries no model YAML to rebuild from") }
-        let spec = try ModelSpec(tree: yaml, source: path)
-        let model = try DetectionModel(spec: spec, names: checkpoint.names.isEmpty ? nil : checkpoint.names)
-        try model.loadStateDict(checkpoint.stateDict)
-        model.eval()
-        return model
-    }
-
-    private static func fromOurs(_ value: StoredValue, path: String) throws -> DetectionModel {
-        guard let yaml = value["yaml"].map(ConfigValue.init), case .dict(let entries)? = value["model"] else {
-            throw ModelError("\(path): swift-yolo checkpoint without 'yaml' or 'model'")
+        let ours = checkpoint.metadata["format"]?.string == formatTag
+        guard let yaml = ours ? checkpoint.metadata["yaml"] : checkpoint.yaml else {
+            throw ModelError("\(path) carries no model YAML to rebuild from")
         }
-        var names: [Int: String]?
-        if case .list(let list)? = value["names"] {
+        var names = checkpoint.names.isEmpty ? nil : checkpoint.names
+        if ours, let list = checkpoint.metadata["names"]?.list {
             names = Dictionary(uniqueKeysWithValues: list.enumerated().map { ($0.offset, $0.element.string ?? "\($0.offset)") })
         }
         let model = try DetectionModel(spec: ModelSpec(tree: yaml, source: path), names: names)
-        let state = try entries.map { (name, v) -> (String, Tensor) in
-            guard let t = v.tensor else { throw ModelError("\(path): model entry '\(name)' is not a tensor") }
-            return (name, t)
-        }
-        try model.loadStateDict(state)
+        try model.loadStateDict(checkpoint.stateDict)
         model.eval()
         return model
     }
