@@ -11,7 +11,7 @@ run: setup
 test:
 	@scripts/setup.sh test
 	swift build --build-tests
-	swift test --skip-build
+	swift test --skip-build --disable-swift-testing
 
 bench:
 	@scripts/setup.sh test
