@@ -1,7 +1,7 @@
 // bench-torch: conv2d forward+backward at YOLOv8n's shapes (batch 8, imgsz 640) and a loop of small-tensor adds,
 // measured here and in Python PyTorch on the same machine and thread count, printed side by side as ratios.
 //
-//   swift run -c release bench-torch [--threads N] [--quick] [--python /usr/bin/python3]
+//   swift run -c release bench-torch [--threads N] [--rounds 2] [--quick] [--python /usr/bin/python3]
 import Foundation
 import Torch
 
@@ -75,13 +75,22 @@ let benchDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 let shapes = benchDirectory.appendingPathComponent("shapes.json").path
 let script = benchDirectory.appendingPathComponent("python/torch_bench.py").path
 let (convRepeats, addRepeats) = quick ? (1, 20_000) : (3, 200_000)
+let rounds = Int(option("--rounds") ?? "") ?? 2
 
 do {
     let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: URL(fileURLWithPath: shapes)))
     print("bench-torch: libtorch \(Runtime.torchVersion), \(threads) threads, batch \(spec.batch)")
-    let ours = try measureSwift(spec, threads: threads, convRepeats: convRepeats, addRepeats: addRepeats)
-    let theirs = try measurePython(
-        python, script: script, shapes: shapes, threads: threads, convRepeats: convRepeats, addRepeats: addRepeats)
+    // Alternate the two sides and keep each case's best, so that a burst of other load on the machine does not
+    // land on one side only.
+    var ours: [(String, Double)] = []
+    var theirs: [String: Double] = [:]
+    for _ in 0..<rounds {
+        let swift = try measureSwift(spec, threads: threads, convRepeats: convRepeats, addRepeats: addRepeats)
+        ours = ours.isEmpty ? swift : zip(ours, swift).map { ($0.0, min($0.1, $1.1)) }
+        let python = try measurePython(
+            python, script: script, shapes: shapes, threads: threads, convRepeats: convRepeats, addRepeats: addRepeats)
+        theirs.merge(python) { min($0, $1) }
+    }
     func row(_ name: String, _ a: Double, _ b: Double, unit: Double, _ suffix: String) {
         let cells = [
             name.padding(toLength: 30, withPad: " ", startingAt: 0), String(format: "%10.3f", a * unit),
