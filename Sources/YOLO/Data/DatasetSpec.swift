@@ -185,7 +185,8 @@ public struct DatasetSpec: Sendable {
     /// `path` made absolute against `base` and normalised (`..` and `.` removed).
     static func resolve(_ path: String, against base: String) -> String {
         let expanded = (path as NSString).expandingTildeInPath
-        let url = expanded.hasPrefix("/")
+        let url =
+            expanded.hasPrefix("/")
             ? URL(fileURLWithPath: expanded) : URL(fileURLWithPath: base).appendingPathComponent(expanded)
         return url.standardizedFileURL.path
     }

@@ -53,8 +53,9 @@ public enum ImageFiles {
     /// Every file with an extension below `folder`, skipping hidden files (as glob's `**/*.*` does).
     static func filesUnder(_ folder: String) throws -> [String] {
         let base = URL(fileURLWithPath: folder)
-        guard let walker = FileManager.default.enumerator(
-            at: base, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        guard
+            let walker = FileManager.default.enumerator(
+                at: base, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
         else { throw DataError("\(folder) cannot be listed") }
         var files: [String] = []
         let prefix = base.standardizedFileURL.path

@@ -64,7 +64,9 @@ public struct AugmentConfig: Sendable, Equatable {
         if let v = try number("mixup") { mixup = v }
         if let v = try number("copy_paste") { copyPaste = v }
         if let v = try number("close_mosaic") {
-            guard v == v.rounded(), v >= 0 else { throw DataError("'close_mosaic=\(v)' is invalid: expected an integer >= 0") }
+            guard v == v.rounded(), v >= 0 else {
+                throw DataError("'close_mosaic=\(v)' is invalid: expected an integer >= 0")
+            }
             closeMosaic = Int(v)
         }
         for (key, p) in [("flipud", flipud), ("fliplr", fliplr), ("mosaic", mosaic), ("mixup", mixup)]
@@ -78,7 +80,8 @@ public struct AugmentConfig: Sendable, Equatable {
         var values: [String: ConfigValue] = [:]
         for word in words {
             guard let eq = word.firstIndex(of: "=") else { throw DataError("'\(word)' is not key=value") }
-            let key = String(word[..<eq]), text = String(word[word.index(after: eq)...])
+            let key = String(word[..<eq])
+            let text = String(word[word.index(after: eq)...])
             values[key] = (try? ConfigValue(yaml: text)) ?? .string(text)
         }
         try self.init(values)

@@ -17,7 +17,8 @@ public struct CopyPaste: Sendable {
         // Intersection over the area of each existing box, for every mirrored box.
         let overlaps = mirrored.boxes.map { m in
             labels.boxes.map { box -> Float in
-                let iw = max(min(m.x2, box.x2) - max(m.x1, box.x1), 0), ih = max(min(m.y2, box.y2) - max(m.y1, box.y1), 0)
+                let iw = max(min(m.x2, box.x2) - max(m.x1, box.x1), 0)
+                let ih = max(min(m.y2, box.y2) - max(m.y1, box.y1), 0)
                 return iw * ih / (box.area + 1e-7)
             }
         }
@@ -42,7 +43,8 @@ public struct CopyPaste: Sendable {
         // Appended in the order of `selected`, as the reference does.
         let pasted = ObjectLabels(
             classes: selected.map { mirrored.classes[$0] }, boxes: selected.map { mirrored.boxes[$0] },
-            segments: selected.map { mirrored.segments[$0] }, keypoints: mirrored.keypoints.map { k in selected.map { k[$0] } })
+            segments: selected.map { mirrored.segments[$0] },
+            keypoints: mirrored.keypoints.map { k in selected.map { k[$0] } })
         out.labels.append(pasted)
         return out
     }

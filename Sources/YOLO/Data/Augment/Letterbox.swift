@@ -51,7 +51,8 @@ public struct Letterbox: Sendable {
         var resized = ImageShape(
             height: max(Int((Double(source.height) * r).rounded(.toNearestOrEven)), 1),
             width: max(Int((Double(source.width) * r).rounded(.toNearestOrEven)), 1))
-        var dw = Double(target.width - resized.width), dh = Double(target.height - resized.height)
+        var dw = Double(target.width - resized.width)
+        var dh = Double(target.height - resized.height)
         if auto {
             dw = dw.truncatingRemainder(dividingBy: Double(stride))
             dh = dh.truncatingRemainder(dividingBy: Double(stride))
@@ -96,7 +97,8 @@ public struct Letterbox: Sendable {
         out.labels.translate(dx: Float(p.left), dy: Float(p.top))
         out.resizedShape = target ?? shape
         out.ratioPad = RatioPad(
-            ratioHeight: sample.ratioPad.ratioHeight * p.ratioHeight, ratioWidth: sample.ratioPad.ratioWidth * p.ratioWidth,
+            ratioHeight: sample.ratioPad.ratioHeight * p.ratioHeight,
+            ratioWidth: sample.ratioPad.ratioWidth * p.ratioWidth,
             padLeft: Double(p.left), padTop: Double(p.top))
         return out
     }

@@ -32,7 +32,8 @@ public struct ObjectLabels: Sendable, Equatable {
 
     /// The labels of a scanned image in pixels of an image of `shape` (its normalized boxes scaled up).
     public init(_ label: ImageLabel, shape: ImageShape) {
-        let w = Float(shape.width), h = Float(shape.height)
+        let w = Float(shape.width)
+        let h = Float(shape.height)
         classes = label.classes
         boxes = label.boxes.map { b in
             Box(x1: (b.x - b.z / 2) * w, y1: (b.y - b.w / 2) * h, x2: (b.x + b.z / 2) * w, y2: (b.y + b.w / 2) * h)

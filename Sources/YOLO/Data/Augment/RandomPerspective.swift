@@ -40,7 +40,8 @@ public struct RandomPerspective: Sendable {
         let s = rng.uniform(scale.lowerBound, scale.upperBound)
         let (alpha, beta) = (s * cos(angle), s * sin(angle))  // cv2.getRotationMatrix2D about (0, 0)
         let r = [alpha, beta, 0, -beta, alpha, 0, 0, 0, 1.0]
-        let sx = tan(rng.uniform(-shear, shear) * .pi / 180), sy = tan(rng.uniform(-shear, shear) * .pi / 180)
+        let sx = tan(rng.uniform(-shear, shear) * .pi / 180)
+        let sy = tan(rng.uniform(-shear, shear) * .pi / 180)
         let sh = [1, sx, 0, sy, 1, 0, 0, 0, 1.0]
         let tx = rng.uniform(0.5 - translate, 0.5 + translate) * Double(output.width)
         let ty = rng.uniform(0.5 - translate, 0.5 + translate) * Double(output.height)
@@ -52,14 +53,47 @@ public struct RandomPerspective: Sendable {
         let output = size ?? sample.shape
         let (m, s) = matrix(input: sample.shape, output: output, rng: &rng)
         var out = sample
-        if perspective != 0 {
-            out.image = try sample.image.warpPerspective(m, width: output.width, height: output.height, border: 114)
-        } else {
-            out.image = try sample.image.warpAffine(Array(m[0..<6]), width: output.width, height: output.height, border: 114)
-        }
+        out.image = try warp(sample.image, matrix: m, output: output)
         out.resizedShape = output
         out.labels = transform(sample.labels, matrix: m, scale: Float(s), output: output)
         return out
+    }
+
+    /// The image through the warp, with a grey border. `origin` is where `image` sits in the input the matrix was
+    /// made for, when it is only the part of it that the warp reads (see `sourceRegion`).
+    public func warp(_ image: Image, matrix m: [Double], output: ImageShape, origin: (x: Int, y: Int) = (0, 0)) throws
+        -> Image
+    {
+        let shifted = origin == (0, 0) ? m : multiply(m, [1, 0, Double(origin.x), 0, 1, Double(origin.y), 0, 0, 1])
+        if perspective != 0 {
+            return try image.warpPerspective(shifted, width: output.width, height: output.height, border: 114)
+        }
+        return try image.warpAffine(Array(shifted[0..<6]), width: output.width, height: output.height, border: 114)
+    }
+
+    /// The part of an `input`-sized image that an affine warp into `output` reads: the inverse image of the output
+    /// rectangle, with a margin for bilinear neighbours, within the input. Nil for a perspective warp (whose inverse
+    /// can reach infinity) or when the whole input is read.
+    public func sourceRegion(matrix m: [Double], input: ImageShape, output: ImageShape, margin: Int = 3)
+        -> (x: Int, y: Int, width: Int, height: Int)?
+    {
+        guard perspective == 0 else { return nil }
+        let det = m[0] * m[4] - m[1] * m[3]
+        guard det != 0 else { return nil }
+        let corners = [
+            (0.0, 0.0), (Double(output.width), 0), (0, Double(output.height)),
+            (Double(output.width), Double(output.height)),
+        ].map { (u, v) -> (Double, Double) in
+            let (du, dv) = (u - m[2], v - m[5])
+            return ((m[4] * du - m[1] * dv) / det, (-m[3] * du + m[0] * dv) / det)
+        }
+        let x1 = max(0, Int(corners.map(\.0).min()!.rounded(.down)) - margin)
+        let y1 = max(0, Int(corners.map(\.1).min()!.rounded(.down)) - margin)
+        let x2 = min(input.width, Int(corners.map(\.0).max()!.rounded(.up)) + margin)
+        let y2 = min(input.height, Int(corners.map(\.1).max()!.rounded(.up)) + margin)
+        guard x2 > x1, y2 > y1 else { return (0, 0, 1, 1) }  // reads nothing: all border
+        if x1 == 0, y1 == 0, x2 == input.width, y2 == input.height { return nil }
+        return (x1, y1, x2 - x1, y2 - y1)
     }
 
     /// Objects through the warp, clipped to the output and filtered as the reference's box candidates.
@@ -70,7 +104,8 @@ public struct RandomPerspective: Sendable {
             let corners = [(box.x1, box.y1), (box.x2, box.y2), (box.x1, box.y2), (box.x2, box.y1)].map {
                 project(SIMD2($0.0, $0.1), m)
             }
-            let xs = corners.map(\.x), ys = corners.map(\.y)
+            let xs = corners.map(\.x)
+            let ys = corners.map(\.y)
             return ObjectLabels.Box(x1: xs.min()!, y1: ys.min()!, x2: xs.max()!, y2: ys.max()!)
         }
         if !labels.segments.isEmpty {
@@ -94,7 +129,8 @@ public struct RandomPerspective: Sendable {
             ObjectLabels.Box(x1: $0.x1 * s, y1: $0.y1 * s, x2: $0.x2 * s, y2: $0.y2 * s)
         }
         out.filter(
-            RandomPerspective.boxCandidates(before: before, after: out.boxes, areaRatio: labels.segments.isEmpty ? 0.1 : 0.01))
+            RandomPerspective.boxCandidates(
+                before: before, after: out.boxes, areaRatio: labels.segments.isEmpty ? 0.1 : 0.01))
         return out
     }
 
@@ -114,7 +150,8 @@ public struct RandomPerspective: Sendable {
 
     private func project(_ p: SIMD2<Float>, _ m: [Double]) -> SIMD2<Float> {
         let (x, y) = (Double(p.x), Double(p.y))
-        var u = m[0] * x + m[1] * y + m[2], v = m[3] * x + m[4] * y + m[5]
+        var u = m[0] * x + m[1] * y + m[2]
+        var v = m[3] * x + m[4] * y + m[5]
         if perspective != 0 {
             let z = m[6] * x + m[7] * y + m[8]
             u /= z

@@ -10,7 +10,10 @@ public struct SampleRNG: RandomNumberGenerator, Sendable {
         var mix: UInt64 = 0x9E37_79B9_7F4A_7C15
         for value in stream { mix = SampleRNG.splitMix(&mix) ^ value &* 0xD1B5_4A32_D192_ED03 }
         var state = mix
-        s = (SampleRNG.splitMix(&state), SampleRNG.splitMix(&state), SampleRNG.splitMix(&state), SampleRNG.splitMix(&state))
+        s = (
+            SampleRNG.splitMix(&state), SampleRNG.splitMix(&state), SampleRNG.splitMix(&state),
+            SampleRNG.splitMix(&state)
+        )
     }
 
     private static func splitMix(_ state: inout UInt64) -> UInt64 {
@@ -48,15 +51,18 @@ public struct SampleRNG: RandomNumberGenerator, Sendable {
 
     /// A Beta(a, b) variate (numpy's `random.beta`), through two Gamma variates.
     public mutating func beta(_ a: Double, _ b: Double) -> Double {
-        let x = gamma(a), y = gamma(b)
+        let x = gamma(a)
+        let y = gamma(b)
         return x / (x + y)
     }
 
     /// Gamma(shape, 1) by Marsaglia and Tsang's method (shape >= 1).
     mutating func gamma(_ shape: Double) -> Double {
-        let d = shape - 1.0 / 3.0, c = 1.0 / (9.0 * d).squareRoot()
+        let d = shape - 1.0 / 3.0
+        let c = 1.0 / (9.0 * d).squareRoot()
         while true {
-            var x = 0.0, v = 0.0
+            var x = 0.0
+            var v = 0.0
             repeat {
                 x = normal()
                 v = 1 + c * x
@@ -69,7 +75,8 @@ public struct SampleRNG: RandomNumberGenerator, Sendable {
 
     /// A standard normal variate (Box–Muller).
     mutating func normal() -> Double {
-        let u1 = max(unit(), .leastNonzeroMagnitude), u2 = unit()
+        let u1 = max(unit(), .leastNonzeroMagnitude)
+        let u2 = unit()
         return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
     }
 

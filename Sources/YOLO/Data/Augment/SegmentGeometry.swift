@@ -29,7 +29,8 @@ enum SegmentGeometry {
             let i = min(Int(t), closed.count - 1)
             let f = t - Double(i)
             if i == closed.count - 1 || f == 0 { return closed[i] }
-            let a = closed[i], b = closed[i + 1]
+            let a = closed[i]
+            let b = closed[i + 1]
             return SIMD2(Float(Double(a.x) + f * Double(b.x - a.x)), Float(Double(a.y) + f * Double(b.y - a.y)))
         }
     }
@@ -39,7 +40,8 @@ enum SegmentGeometry {
     static func box(of segment: [SIMD2<Float>], width: Float, height: Float) -> ObjectLabels.Box {
         let zero = ObjectLabels.Box(x1: 0, y1: 0, x2: 0, y2: 0)
         guard !segment.isEmpty else { return zero }
-        let xs = segment.map(\.x), ys = segment.map(\.y)
+        let xs = segment.map(\.x)
+        let ys = segment.map(\.y)
         let (xmin, xmax, ymin, ymax) = (xs.min()!, xs.max()!, ys.min()!, ys.max()!)
         if xmin >= 0, ymin >= 0, xmax <= width, ymax <= height {
             return ObjectLabels.Box(x1: xmin, y1: ymin, x2: xmax, y2: ymax)
@@ -49,7 +51,9 @@ enum SegmentGeometry {
         // Crossings of each edge with x = 0, x = width, y = 0, y = height.
         for (i, start) in segment.enumerated() {
             let delta = segment[(i + 1) % segment.count] - start
-            for (axis, bound, limit) in [(0, Float(0), height), (0, width, height), (1, Float(0), width), (1, height, width)] {
+            for (axis, bound, limit) in [
+                (0, Float(0), height), (0, width, height), (1, Float(0), width), (1, height, width),
+            ] {
                 let d = delta[axis]
                 guard d != 0 else { continue }
                 let t = (bound - start[axis]) / d
@@ -63,7 +67,8 @@ enum SegmentGeometry {
             points.append(corner)
         }
         guard !points.isEmpty else { return zero }
-        let px = points.map(\.x), py = points.map(\.y)
+        let px = points.map(\.x)
+        let py = points.map(\.y)
         return ObjectLabels.Box(x1: px.min()!, y1: py.min()!, x2: px.max()!, y2: py.max()!)
     }
 
@@ -72,7 +77,8 @@ enum SegmentGeometry {
         var inside = false
         let n = polygon.count
         for i in 0..<n {
-            let a = polygon[i], b = polygon[(i + 1) % n]
+            let a = polygon[i]
+            let b = polygon[(i + 1) % n]
             // On the edge: collinear and within its extent.
             let cross = (b.x - a.x) * (point.y - a.y) - (b.y - a.y) * (point.x - a.x)
             if abs(cross) <= 1e-6 * max(1, abs(b.x - a.x) + abs(b.y - a.y)),
@@ -94,20 +100,23 @@ enum SegmentGeometry {
         for polygon in polygons where polygon.count >= 3 {
             let points = polygon.map { SIMD2<Double>(Double(Int($0.x)), Double(Int($0.y))) }
             let ys = points.map(\.y)
-            let top = max(0, Int(ys.min()!)), bottom = min(height - 1, Int(ys.max()!))
+            let top = max(0, Int(ys.min()!))
+            let bottom = min(height - 1, Int(ys.max()!))
             guard top <= bottom else { continue }
             var crossings: [Double] = []
             for y in top...bottom {
                 crossings.removeAll(keepingCapacity: true)
                 let cy = Double(y)
                 for i in points.indices {
-                    let a = points[i], b = points[(i + 1) % points.count]
+                    let a = points[i]
+                    let b = points[(i + 1) % points.count]
                     if (a.y <= cy) != (b.y <= cy) { crossings.append(a.x + (cy - a.y) * (b.x - a.x) / (b.y - a.y)) }
                 }
                 crossings.sort()
                 var k = 0
                 while k + 1 < crossings.count {
-                    let from = max(0, Int(crossings[k].rounded(.up))), to = min(width - 1, Int(crossings[k + 1]))
+                    let from = max(0, Int(crossings[k].rounded(.up)))
+                    let to = min(width - 1, Int(crossings[k + 1]))
                     if from <= to { for x in from...to { mask[y * width + x] = 1 } }
                     k += 2
                 }

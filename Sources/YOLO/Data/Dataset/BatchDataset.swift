@@ -20,6 +20,15 @@ public protocol BatchDataset: AnyObject, Sendable {
     func batchShape(_ batch: Int) -> ImageShape
     /// One finished sample: its image at `batchShape` and its objects in its pixels.
     func sample(_ request: SampleRequest) throws -> LabeledImage
+    /// The sample as the loader takes it: `mirrored` asks the batch writer to mirror the pixels left-right (the
+    /// objects are already mirrored), which saves a copy of the image.
+    func batchSample(_ request: SampleRequest) throws -> (sample: LabeledImage, mirrored: Bool)
+}
+
+extension BatchDataset {
+    public func batchSample(_ request: SampleRequest) throws -> (sample: LabeledImage, mirrored: Bool) {
+        (try sample(request), false)
+    }
 }
 
 /// What a sample depends on. Its random numbers come from (seed, epoch, position) only, so a batch is the same

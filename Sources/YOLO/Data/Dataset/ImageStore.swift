@@ -49,12 +49,14 @@ final class ImageStore: @unchecked Sendable {
     /// Image `index`, resized.
     func load(_ index: Int) throws -> LoadedImage {
         if caching == .ram, let image = lock.withLock({ all[index] }) { return image }
-        if capacity > 0, let hit = lock.withLock({ () -> LoadedImage? in
-            guard let entry = recent[index] else { return nil }
-            tick += 1
-            recent[index]?.tick = tick
-            return entry.image
-        }) {
+        if capacity > 0,
+            let hit = lock.withLock({ () -> LoadedImage? in
+                guard let entry = recent[index] else { return nil }
+                tick += 1
+                recent[index]?.tick = tick
+                return entry.image
+            })
+        {
             return hit
         }
         let loaded = try decode(index)
@@ -97,7 +99,8 @@ final class ImageStore: @unchecked Sendable {
         if let available, required > Double(available) {
             log(
                 "\(prefix)WARNING: \(String(format: "%.1f", required / 1e9))GB RAM required to cache images with 100% "
-                    + "safety margin but only \(String(format: "%.1f", Double(available) / 1e9))GB available, not caching images")
+                    + "safety margin but only \(String(format: "%.1f", Double(available) / 1e9))GB available, not caching images"
+            )
             caching = .none
             return
         }

@@ -63,9 +63,19 @@ public final class TrainDataset: BatchDataset, @unchecked Sendable {
     public func batchShape(_ batch: Int) -> ImageShape { ImageShape(height: imgsz, width: imgsz) }
 
     /// Whether mosaic is closed in `epoch` (to tell the user, as the reference's "Closing dataloader mosaic").
-    public func mosaicClosed(inEpoch epoch: Int) -> Bool { hyp.forEpoch(epoch, of: epochs).mosaic == 0 && hyp.mosaic > 0 }
+    public func mosaicClosed(inEpoch epoch: Int) -> Bool {
+        hyp.forEpoch(epoch, of: epochs).mosaic == 0 && hyp.mosaic > 0
+    }
 
     public func sample(_ request: SampleRequest) throws -> LabeledImage {
+        var (sample, mirrored) = try batchSample(request)
+        if mirrored { sample.image = try sample.image.flipped(horizontal: true) }
+        return sample
+    }
+
+    /// The sample with its left-right flip applied to the objects but left to the batch writer for the pixels,
+    /// which reads the image mirrored at no cost instead of making a flipped copy.
+    public func batchSample(_ request: SampleRequest) throws -> (sample: LabeledImage, mirrored: Bool) {
         var rng = request.rng
         let hyp = self.hyp.forEpoch(request.epoch, of: epochs)
         var sample = try preTransform(request.index, hyp: hyp, recent: request.recent, rng: &rng)
@@ -76,22 +86,39 @@ public final class TrainDataset: BatchDataset, @unchecked Sendable {
         sample.image = try RandomHSV(hgain: hyp.hsvH, sgain: hyp.hsvS, vgain: hyp.hsvV).apply(sample.image, rng: &rng)
         let flipIndex = spec.flipIndex
         sample = try RandomFlip(p: hyp.flipud, direction: .vertical, flipIndex: flipIndex).apply(sample, rng: &rng)
-        sample = try RandomFlip(p: hyp.fliplr, direction: .horizontal, flipIndex: flipIndex).apply(sample, rng: &rng)
-        return sample
+        let mirrored = rng.unit() < hyp.fliplr  // RandomFlip(horizontal)'s draw
+        if mirrored { sample.labels.flipHorizontal(width: Float(sample.image.width), flipIndex: flipIndex) }
+        return (sample, mirrored)
     }
 
     /// Mosaic, copy-paste and random perspective (the reference's `pre_transform`, also applied to mixup's image).
     func preTransform(_ index: Int, hyp: AugmentConfig, recent: [Int], rng: inout SampleRNG) throws -> LabeledImage {
-        var sample = try images.load(index)
-        if rng.happens(hyp.mosaic) {
-            var tiles = [sample]
-            for _ in 0..<3 {
-                let other = recent.isEmpty ? rng.int(in: 0...count - 1) : recent[rng.int(in: 0...recent.count - 1)]
-                tiles.append(try images.load(other))
-            }
-            sample = try Mosaic(imgsz: imgsz).apply(tiles, rng: &rng)
+        let first = try images.load(index)
+        let perspective = RandomPerspective(hyp, imgsz: imgsz)
+        guard rng.happens(hyp.mosaic) else { return try perspective.apply(first, rng: &rng) }
+        var tiles = [first]
+        for _ in 0..<3 {
+            let other = recent.isEmpty ? rng.int(in: 0...count - 1) : recent[rng.int(in: 0...recent.count - 1)]
+            tiles.append(try images.load(other))
         }
-        if hyp.copyPaste > 0 { sample = try CopyPaste(p: hyp.copyPaste).apply(sample) }
-        return try RandomPerspective(hyp, imgsz: imgsz).apply(sample, rng: &rng)
+        let mosaic = Mosaic(imgsz: imgsz)
+        let placements = mosaic.layout(tiles.map(\.shape), rng: &rng)
+        var sample = first
+        sample.labels = mosaic.labels(tiles, placements)
+        let full = ImageShape(height: mosaic.canvasSize, width: mosaic.canvasSize)
+        if hyp.copyPaste > 0 {  // copy-paste works on the whole canvas
+            sample.image = try mosaic.canvas(tiles, placements, region: (0, 0, full.width, full.height))
+            sample = try CopyPaste(p: hyp.copyPaste).apply(sample)
+            return try perspective.apply(sample, rng: &rng)
+        }
+        // Build only the part of the canvas the warp reads: the same pixels, less to fill and copy.
+        let output = ImageShape(height: imgsz, width: imgsz)
+        let (m, s) = perspective.matrix(input: full, output: output, rng: &rng)
+        let region = perspective.sourceRegion(matrix: m, input: full, output: output) ?? (0, 0, full.width, full.height)
+        let canvas = try mosaic.canvas(tiles, placements, region: region)
+        sample.image = try perspective.warp(canvas, matrix: m, output: output, origin: (region.x, region.y))
+        sample.labels = perspective.transform(sample.labels, matrix: m, scale: Float(s), output: output)
+        sample.resizedShape = output
+        return sample
     }
 }

@@ -59,13 +59,17 @@ public final class ValDataset: BatchDataset, @unchecked Sendable {
         self.stride = stride
         self.batchSize = batchSize
         self.log = log
-        batchShapes = rect ? ValDataset.rectangles(images.labels.map(\.shape), batchSize: batchSize, imgsz: imgsz, stride: stride, pad: pad) : []
+        batchShapes =
+            rect
+            ? ValDataset.rectangles(
+                images.labels.map(\.shape), batchSize: batchSize, imgsz: imgsz, stride: stride, pad: pad) : []
     }
 
     static func aspect(_ shape: ImageShape) -> Double { Double(shape.height) / Double(shape.width) }
 
     /// The reference's `set_rectangle` for images already sorted by aspect ratio.
-    static func rectangles(_ shapes: [ImageShape], batchSize: Int, imgsz: Int, stride: Int, pad: Double) -> [ImageShape] {
+    static func rectangles(_ shapes: [ImageShape], batchSize: Int, imgsz: Int, stride: Int, pad: Double) -> [ImageShape]
+    {
         let batches = (shapes.count + batchSize - 1) / batchSize
         return (0..<batches).map { b in
             let ratios = shapes[(b * batchSize)..<min(shapes.count, (b + 1) * batchSize)].map(aspect)

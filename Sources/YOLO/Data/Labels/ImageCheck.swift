@@ -16,7 +16,9 @@ enum ImageCheck {
         var warning: String?
         let bytes = [UInt8](data)
         if bytes.starts(with: [0x47, 0x49, 0x46, 0x38]) {
-            throw DataError("invalid image format GIF; supported formats are " + ImageFiles.formats.sorted().joined(separator: ", "))
+            throw DataError(
+                "invalid image format GIF; supported formats are " + ImageFiles.formats.sorted().joined(separator: ", ")
+            )
         }
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]), !bytes.ends(with: [0xFF, 0xD9]) {
             guard let end = jpegEndMarker(bytes) else {
@@ -41,9 +43,15 @@ enum ImageCheck {
         while i + 3 < bytes.count {
             guard bytes[i] == 0xFF else { return nil }
             let marker = bytes[i + 1]
-            if marker == 0xFF { i += 1; continue }  // fill byte
+            if marker == 0xFF {
+                i += 1
+                continue
+            }  // fill byte
             if marker == 0xD9 { return nil }  // end before any image data
-            if (0xD0...0xD7).contains(marker) || marker == 0x01 { i += 2; continue }  // no length
+            if (0xD0...0xD7).contains(marker) || marker == 0x01 {
+                i += 2
+                continue
+            }  // no length
             let length = Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
             if marker == 0xDA {
                 scanStart = i + 2 + length

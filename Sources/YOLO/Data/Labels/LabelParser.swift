@@ -60,7 +60,9 @@ struct LabelParser: Sendable {
         var table: [[Float]]
         var segments: [[SIMD2<Float>]] = []
         if !readsKeypoints, rows.contains(where: { $0.count > 6 }) {  // polygons
-            guard !rows.contains(where: { $0.count == 5 }) else { throw DataError("labels mix segment and detection rows") }
+            guard !rows.contains(where: { $0.count == 5 }) else {
+                throw DataError("labels mix segment and detection rows")
+            }
             table = []
             for row in rows {
                 let values = try row.map(LabelParser.number)
@@ -72,7 +74,8 @@ struct LabelParser: Sendable {
                     SIMD2(coordinates[$0], coordinates[$0 + 1])
                 }
                 segments.append(points)
-                let xs = points.map(\.x), ys = points.map(\.y)
+                let xs = points.map(\.x)
+                let ys = points.map(\.y)
                 let (x1, x2, y1, y2) = (xs.min() ?? 0, xs.max() ?? 0, ys.min() ?? 0, ys.max() ?? 0)
                 table.append([values[0], (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1])
             }
@@ -88,7 +91,9 @@ struct LabelParser: Sendable {
             return
         }
         if readsKeypoints {
-            guard columns == 5 + keypointColumns else { throw DataError("labels require \(5 + keypointColumns) columns each") }
+            guard columns == 5 + keypointColumns else {
+                throw DataError("labels require \(5 + keypointColumns) columns each")
+            }
         } else {
             guard columns == 5 else { throw DataError("labels require 5 columns, \(columns) columns detected") }
         }
@@ -111,7 +116,8 @@ struct LabelParser: Sendable {
         if readsKeypoints, let (count, dims) = keypointShape {
             label.keypoints = table.map { row in
                 (0..<count).map { k in
-                    let x = row[5 + k * dims], y = row[5 + k * dims + 1]
+                    let x = row[5 + k * dims]
+                    let y = row[5 + k * dims + 1]
                     let visible: Float = dims == 3 ? row[5 + k * dims + 2] : (x < 0 || y < 0 ? 0 : 1)
                     return SIMD3(x, y, visible)
                 }

@@ -45,7 +45,8 @@ public struct LabelScan: Sendable {
         let parser = LabelParser(
             classCount: spec.nc, keypointShape: spec.keypointShape, readsKeypoints: options.readsKeypoints,
             singleClass: options.singleClass, prefix: options.prefix)
-        let settings = "\(options.readsKeypoints)|\(spec.nc)|\(spec.keypointShape.map { "\($0)" } ?? "")|\(options.singleClass)"
+        let settings =
+            "\(options.readsKeypoints)|\(spec.nc)|\(spec.keypointShape.map { "\($0)" } ?? "")|\(options.singleClass)"
         let fingerprint = LabelCache.fingerprint(files: labelFiles + imageFiles, settings: settings)
         let log = options.log
 
@@ -71,7 +72,8 @@ public struct LabelScan: Sendable {
             log("\(display) \(LabelScan.summary(cache))")
             if !cache.messages.isEmpty { log(cache.messages.joined(separator: "\n")) }
             if cache.found == 0, !cache.labels.isEmpty {
-                let why = "\(options.prefix)No labels found in \(labelFolder) (label files are expected at "
+                let why =
+                    "\(options.prefix)No labels found in \(labelFolder) (label files are expected at "
                     + "\(labelFiles[0]) and alike, the last /images/ of each image path replaced by /labels/)"
                 if options.requireLabels { throw DataError(why) }
                 log("WARNING: " + why)
@@ -109,7 +111,8 @@ public struct LabelScan: Sendable {
         if segments > 0, boxes != segments {
             log(
                 "WARNING: Box and segment counts should be equal, but got len(segments) = \(segments), "
-                    + "len(boxes) = \(boxes). To resolve this only boxes will be used and all segments will be removed.")
+                    + "len(boxes) = \(boxes). To resolve this only boxes will be used and all segments will be removed."
+            )
             for i in labels.indices { labels[i].segments = [] }
         }
         if boxes == 0 { log("WARNING: Labels are missing or empty in \(folder), training may not work correctly.") }

@@ -12,13 +12,14 @@ import Foundation
 enum AllocatorTuning {
     static let applied: Bool = {
         #if os(Linux)
-        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
-        let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
-        let trimThreshold: Int32 = -1, mmapMax: Int32 = -4  // M_TRIM_THRESHOLD, M_MMAP_MAX in <malloc.h>
-        return mallopt(trimThreshold, 1 << 30) == 1 && mallopt(mmapMax, 0) == 1
+            typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
+            let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+            let trimThreshold: Int32 = -1
+            let mmapMax: Int32 = -4  // M_TRIM_THRESHOLD, M_MMAP_MAX in <malloc.h>
+            return mallopt(trimThreshold, 1 << 30) == 1 && mallopt(mmapMax, 0) == 1
         #else
-        return false
+            return false
         #endif
     }()
 }

@@ -18,11 +18,14 @@ public enum BatchPlot {
     }
 
     /// The grid image (BGR).
-    public static func render(_ batch: Batch, names: [String], maxSize: Int = 1920, maxImages: Int = 16) throws -> Image {
+    public static func render(_ batch: Batch, names: [String], maxSize: Int = 1920, maxImages: Int = 16) throws -> Image
+    {
         let count = min(batch.count, maxImages)
         let (h0, w0) = (batch.shape.height, batch.shape.width)
         let ns = Int(Double(count).squareRoot().rounded(.up))
-        let pixels = try batch.images.narrow(dim: 0, start: 0, length: count).contiguous().toArray(UInt8.self)
+        var images = try batch.images.narrow(dim: 0, start: 0, length: count)
+        if images.dtype != .uint8 { images = try (images * 255.0).round().clamp(min: 0, max: 255).to(.uint8) }
+        let pixels = try images.contiguous().toArray(UInt8.self)
         let grid = try Image(width: ns * w0, height: ns * h0, fill: .white)
         let plane = h0 * w0
         for i in 0..<count {  // CHW RGB -> the grid's BGR, column by column as the reference lays it out
@@ -50,20 +53,28 @@ public enum BatchPlot {
         }
         let fontSize = max(Int(Double((h + w) * ns) * 0.01), 18)
         let lineWidth = max(Int((Double(fontSize) / 10).rounded()), 1)
-        let textScale = Double(lineWidth) / 3, textThickness = max(lineWidth - 1, 1)
+        let textScale = Double(lineWidth) / 3
+        let textThickness = max(lineWidth - 1, 1)
         let values = batch.targetValues
         for i in 0..<count {
             let (x, y) = (w * (i / ns), h * (i % ns))
             try canvas.drawRectangle(x1: x, y1: y, x2: x + w, y2: y + h, color: .white, thickness: 2)
             let name = String(URL(fileURLWithPath: batch.paths[i]).lastPathComponent.prefix(40))
-            try canvas.drawText(name, x: x + 5, y: y + 5 + Int(20 * textScale), scale: textScale, color: Color(gray: 220), thickness: textThickness)
+            try canvas.drawText(
+                name, x: x + 5, y: y + 5 + Int(20 * textScale), scale: textScale, color: Color(gray: 220),
+                thickness: textThickness)
             for row in stride(from: 0, to: values.count, by: 6) where Int(values[row]) == i {
                 let cls = Int(values[row + 1])
-                let (cx, cy, bw, bh) = (Double(values[row + 2]), Double(values[row + 3]), Double(values[row + 4]), Double(values[row + 5]))
-                let x1 = x + Int((cx - bw / 2) * Double(w)), y1 = y + Int((cy - bh / 2) * Double(h))
-                let x2 = x + Int((cx + bw / 2) * Double(w)), y2 = y + Int((cy + bh / 2) * Double(h))
+                let (cx, cy, bw, bh) = (
+                    Double(values[row + 2]), Double(values[row + 3]), Double(values[row + 4]), Double(values[row + 5])
+                )
+                let x1 = x + Int((cx - bw / 2) * Double(w))
+                let y1 = y + Int((cy - bh / 2) * Double(h))
+                let x2 = x + Int((cx + bw / 2) * Double(w))
+                let y2 = y + Int((cy + bh / 2) * Double(h))
                 let color = color(forClass: cls)
-                try canvas.drawRectangle(x1: x1, y1: y1, x2: x2, y2: y2, color: color, thickness: lineWidth)
+                try canvas.drawRectangle(
+                    x1: x1, y1: y1, x2: x2, y2: y2, color: color, thickness: lineWidth, antialiased: false)
                 let label = cls < names.count ? names[cls] : "\(cls)"
                 try drawLabel(label, on: canvas, at: (x1, y1), color: color, scale: textScale, thickness: textThickness)
             }
@@ -90,6 +101,7 @@ public enum BatchPlot {
         let luminance = 0.299 * Double(color.r) + 0.587 * Double(color.g) + 0.114 * Double(color.b)
         let textColor: Color = luminance > 160 ? Color(b: 17, g: 31, r: 104) : .white
         try image.drawText(
-            text, x: x, y: outside ? corner.y - 2 : corner.y + th - 1, scale: scale, color: textColor, thickness: thickness)
+            text, x: x, y: outside ? corner.y - 2 : corner.y + th - 1, scale: scale, color: textColor,
+            thickness: thickness)
     }
 }

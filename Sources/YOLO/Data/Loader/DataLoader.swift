@@ -37,7 +37,8 @@ public final class DataLoader: @unchecked Sendable {
     ) throws {
         guard batchSize > 0 else { throw DataError("batch size must be positive, got \(batchSize)") }
         guard dataset.count > 0 else { throw DataError("the dataset has no images") }
-        if let fixed = dataset.fixedBatchSize, fixed != batchSize, min(fixed, dataset.count) != min(batchSize, dataset.count)
+        if let fixed = dataset.fixedBatchSize, fixed != batchSize,
+            min(fixed, dataset.count) != min(batchSize, dataset.count)
         {
             throw DataError("the dataset's rectangular batches were made for batch size \(fixed), not \(batchSize)")
         }
@@ -186,7 +187,8 @@ final class EpochRun: @unchecked Sendable {
 
             var completed: Batch?
             do {
-                try assembly.write(try makeSample(position), slot: position % batchSize)
+                let (sample, mirrored) = try makeSample(position)
+                try assembly.write(sample, slot: position % batchSize, mirrored: mirrored)
                 condition.lock()
                 assembly.remaining -= 1
                 let done = assembly.remaining == 0
@@ -213,7 +215,8 @@ final class EpochRun: @unchecked Sendable {
     private func assembly(for batch: Int) -> BatchAssembly {
         if let existing = filling[batch] { return existing }
         let count = min(batchSize, total - batch * batchSize)
-        let made = BatchAssembly(index: batch, epoch: epoch, count: count, shape: dataset.batchShape(batch))
+        let made = BatchAssembly(
+            index: batch, epoch: epoch, count: count, shape: dataset.batchShape(batch))
         filling[batch] = made
         return made
     }
@@ -222,15 +225,19 @@ final class EpochRun: @unchecked Sendable {
         guard consumed < batchCount, !cancelled else { return nil }
         let batch = consumed
         let count = min(batchSize, total - batch * batchSize)
-        let assembly = BatchAssembly(index: batch, epoch: epoch, count: count, shape: dataset.batchShape(batch))
-        for slot in 0..<count { try assembly.write(try makeSample(batch * batchSize + slot), slot: slot) }
+        let assembly = BatchAssembly(
+            index: batch, epoch: epoch, count: count, shape: dataset.batchShape(batch))
+        for slot in 0..<count {
+            let (sample, mirrored) = try makeSample(batch * batchSize + slot)
+            try assembly.write(sample, slot: slot, mirrored: mirrored)
+        }
         consumed += 1
         return try assembly.collate()
     }
 
     /// The sample at `position`; an image that fails is replaced by the next ones in the order (with a warning),
     /// so that one broken file does not stop training.
-    private func makeSample(_ position: Int) throws -> LabeledImage {
+    private func makeSample(_ position: Int) throws -> (sample: LabeledImage, mirrored: Bool) {
         let n = order.count
         var firstError: Error?
         for attempt in 0..<min(n, 10) {
@@ -239,7 +246,7 @@ final class EpochRun: @unchecked Sendable {
                 index: index, epoch: epoch, position: position, batch: position / batchSize,
                 recent: recent(upTo: position), seed: seed)
             if attempt > 0 { request.rng = SampleRNG(seed, UInt64(epoch), UInt64(position), UInt64(attempt)) }
-            do { return try dataset.sample(request) } catch {
+            do { return try dataset.batchSample(request) } catch {
                 dataset.log("WARNING: skipping \(dataset.labels[index].imageFile): \(error)")
                 if firstError == nil { firstError = error }
             }
