@@ -90,7 +90,7 @@ final class CheckpointTests: XCTestCase {
     func testMissingFileRandomBytesAndTruncatedFileThrowClearErrors() throws {
         assertError(try ReferenceCheckpoint.load(contentsOf: "/nonexistent/model.pt"),
                     "/nonexistent/model.pt: no such file")
-        var rng = SplitMix64(seed: 1)
+        var rng = SplitMixRandom(seed: 1)
         let random = Data((0 ..< 4096).map { _ in UInt8.random(in: 0 ... 255, using: &rng) })
         assertError(try ReferenceCheckpoint.load(data: random, name: "random.pt"), "random.pt is not a zip archive: ")
         let file = try Data(contentsOf: URL(fileURLWithPath: Fixtures.shared(Self.trained)))
@@ -101,7 +101,7 @@ final class CheckpointTests: XCTestCase {
     func testZipWithoutPickleOrWithGarbagePickleOrCompressedPickle() throws {
         let other = try zipArchive(["notes/readme.txt": Data("hello".utf8)])
         assertError(try ReferenceCheckpoint.load(data: other, name: "other.zip"), "other.zip: no data.pkl member")
-        var rng = SplitMix64(seed: 2)
+        var rng = SplitMixRandom(seed: 2)
         let garbage = Data((0 ..< 512).map { _ in UInt8.random(in: 0 ... 255, using: &rng) })
         assertError(try ReferenceCheckpoint.load(data: try zipArchive(["ckpt/data.pkl": garbage]), name: "garbage.pt"),
                     "garbage.pt: pickle")
@@ -160,7 +160,7 @@ final class CheckpointTests: XCTestCase {
         let workers = 2
         let tally = FuzzTally(workers: workers)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var rng = SplitMix64(seed: seed &+ UInt64(worker))
+            var rng = SplitMixRandom(seed: seed &+ UInt64(worker))
             var pickles = FuzzOutcome(), zips = FuzzOutcome()
             for _ in 0 ..< share(of: iterations, worker, workers) {
                 let input = Mutation.apply(to: pickle, using: &rng)
@@ -278,7 +278,7 @@ enum Mutation {
     ]
 
     /// `focusOnLast`: half the time, mutate only within the last that many bytes (a zip's directory).
-    static func apply(to bytes: [UInt8], using rng: inout SplitMix64, focusOnLast: Int? = nil) -> [UInt8] {
+    static func apply(to bytes: [UInt8], using rng: inout SplitMixRandom, focusOnLast: Int? = nil) -> [UInt8] {
         var b = bytes
         var start = 0
         if let focus = focusOnLast, Bool.random(using: &rng) { start = max(0, b.count - focus) }
@@ -306,18 +306,5 @@ enum Mutation {
             for (i, byte) in word.enumerated() where at + i < b.count { b[at + i] = byte }
         }
         return b
-    }
-}
-
-/// A small seeded generator, so that every run mutates the same way.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -75,7 +75,7 @@ final class NMSTests: XCTestCase {
 
     /// The kernel (class buckets, early stop) against a plain transcription of torchvision's loop on offset boxes.
     func testKernelMatchesPlainGreedy() throws {
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMixRandom(seed: 7)
         for spread in [Float(640), 20000] {  // boxes inside the image (class buckets), and far outside (one bucket)
             let n = 600
             var boxes = [Float](), scores = [Float](), classes = [Float]()
@@ -211,17 +211,8 @@ final class NMSTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator for test data.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) }
+/// Test data from the project's seeded generator.
+extension SplitMixRandom {
+    /// Uniform in [0, 1), 24 bits.
+    fileprivate mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }

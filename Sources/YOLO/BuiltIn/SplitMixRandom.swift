@@ -1,7 +1,7 @@
 /// SplitMix64 (Steele, Lea and Flood 2014): a tiny seeded generator whose output is fixed by its seed on every
 /// platform and Swift version. The built-in dataset uses it instead of the system generator and instead of the
 /// standard library's `random(in:using:)`, whose algorithms may change between releases.
-struct SplitMixRandom {
+struct SplitMixRandom: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
