@@ -9,14 +9,28 @@ import Vision
 /// Every sample is `imgsz` x `imgsz`. Mosaic, mixup and copy-paste stop for the last `closeMosaic` epochs when
 /// `epochs` is given (the reference's trainer closes them then).
 ///
+/// With `rect` (the reference's `rect=True` training), images are sorted by aspect ratio, each batch gets the
+/// smallest stride-multiple shape that fits its images (no padding), mosaic and mixup are off, and the random
+/// perspective warps into the batch's shape; the loader then keeps the order (no shuffle).
+///
 ///     let spec = try DatasetSpec(contentsOf: "coco8.yaml")
 ///     let train = try TrainDataset(spec: spec, imgsz: 640, hyp: AugmentConfig(), batchSize: 16, epochs: 100)
 public final class TrainDataset: BatchDataset, @unchecked Sendable {
     public let spec: DatasetSpec
     public let imgsz: Int
     public let hyp: AugmentConfig
-    /// Total training epochs, for `close_mosaic`; nil never closes it.
-    public let epochs: Int?
+    /// Total training epochs, for `close_mosaic`; nil never closes it. Training with `time=` re-estimates it
+    /// between epochs.
+    public var epochs: Int? {
+        get { epochsLock.withLock { _epochs } }
+        set { epochsLock.withLock { _epochs = newValue } }
+    }
+    private var _epochs: Int?
+    private let epochsLock = NSLock()
+    public let rect: Bool
+    /// Each batch's (height, width) with `rect`.
+    public let batchShapes: [ImageShape]
+    public let batchSize: Int
     public let log: DataLog
     /// The scan that produced the labels (counts, warnings, cache).
     public var scan: LabelScan { images.scan }
@@ -24,7 +38,8 @@ public final class TrainDataset: BatchDataset, @unchecked Sendable {
     public var names: [String] { spec.names }
     public var count: Int { images.labels.count }
     public let recentWindow: Int
-    public var fixedBatchSize: Int? { nil }
+    /// Rectangular batches of different shapes fix the batches (and forbid shuffling); equal ones do not.
+    public var fixedBatchSize: Int? { rect && Set(batchShapes).count > 1 ? batchSize : nil }
 
     let images: DatasetImages
 
@@ -34,11 +49,15 @@ public final class TrainDataset: BatchDataset, @unchecked Sendable {
     ///   - cache: `.ram` decodes every image once up front.
     ///   - singleClass: every object becomes class 0. `classes`: keep only these classes.
     ///   - useLabelCache: read and write the label cache file beside the labels.
+    ///   - fraction: train on the first images only (in sorted order).
+    ///   - rect: rectangular batches for `stride` (see above).
     public init(
         spec: DatasetSpec, split: String = "train", imgsz: Int = 640, hyp: AugmentConfig = AugmentConfig(),
         batchSize: Int = 16, epochs: Int? = nil, cache: ImageCaching = .none, singleClass: Bool = false,
-        classes: [Int]? = nil, useLabelCache: Bool = true, log: @escaping DataLog = DataLogging.standardError
+        classes: [Int]? = nil, useLabelCache: Bool = true, fraction: ImageFraction = .all, rect: Bool = false,
+        stride: Int = 32, log: @escaping DataLog = DataLogging.standardError
     ) throws {
+        guard batchSize > 0 else { throw DataError("batch size must be positive, got \(batchSize)") }
         var options = LabelScan.Options()
         options.prefix = "\(split): "
         options.useCache = useLabelCache
@@ -47,20 +66,39 @@ public final class TrainDataset: BatchDataset, @unchecked Sendable {
         options.log = log
         for warning in spec.warnings { log(warning) }
         // The reference's buffer: min(images, 8 batches, 1000); none with cache=ram (any image is at hand).
-        let scan = try LabelScan(imageFiles: try spec.imageFiles(split: split), spec: spec, options: options)
-        let window = min(scan.labels.count, batchSize * 8, 1000)
+        let files = try spec.imageFiles(split: split)
+        let scan = try LabelScan(
+            imageFiles: Array(files.prefix(fraction.count(of: files.count))), spec: spec, options: options)
+        var labels = scan.labels
+        if rect {  // sorted by aspect ratio (stable), so that each batch holds similar shapes
+            labels = labels.enumerated().sorted {
+                let (a, b) = (ValDataset.aspect($0.element.shape), ValDataset.aspect($1.element.shape))
+                return a < b || (a == b && $0.offset < $1.offset)
+            }.map(\.element)
+        }
+        let window = min(labels.count, batchSize * 8, 1000)
         images = try DatasetImages(
-            spec: spec, scan: scan, imgsz: imgsz, caching: cache, recentCapacity: window + batchSize * 3,
-            classes: classes, log: log, prefix: options.prefix)
+            spec: spec, scan: scan, labels: labels, imgsz: imgsz, caching: cache,
+            recentCapacity: window + batchSize * 3, classes: classes, log: log, prefix: options.prefix)
         recentWindow = images.store.caching == .ram ? 0 : window
         self.spec = spec
         self.imgsz = imgsz
+        var hyp = hyp
+        if rect { (hyp.mosaic, hyp.mixup) = (0, 0) }  // as the reference's build_transforms: rect excludes them
         self.hyp = hyp
-        self.epochs = epochs
+        _epochs = epochs
+        self.rect = rect
+        self.batchSize = batchSize
+        batchShapes =
+            rect
+            ? ValDataset.rectangles(labels.map(\.shape), batchSize: batchSize, imgsz: imgsz, stride: stride, pad: 0)
+            : []
         self.log = log
     }
 
-    public func batchShape(_ batch: Int) -> ImageShape { ImageShape(height: imgsz, width: imgsz) }
+    public func batchShape(_ batch: Int) -> ImageShape {
+        rect ? batchShapes[batch] : ImageShape(height: imgsz, width: imgsz)
+    }
 
     /// Whether mosaic is closed in `epoch` (to tell the user, as the reference's "Closing dataloader mosaic").
     public func mosaicClosed(inEpoch epoch: Int) -> Bool {
@@ -94,8 +132,13 @@ public final class TrainDataset: BatchDataset, @unchecked Sendable {
     /// Mosaic, copy-paste and random perspective (the reference's `pre_transform`, also applied to mixup's image).
     func preTransform(_ index: Int, hyp: AugmentConfig, recent: [Int], rng: inout SampleRNG) throws -> LabeledImage {
         let first = try images.load(index)
-        let perspective = RandomPerspective(hyp, imgsz: imgsz)
-        guard rng.happens(hyp.mosaic) else { return try perspective.apply(first, rng: &rng) }
+        var perspective = RandomPerspective(hyp, imgsz: imgsz)
+        if rect { perspective.size = batchShapes[index / batchSize] }  // the image's batch, as the reference's rect_shape
+        guard rng.happens(hyp.mosaic) else {
+            // Copy-paste comes before the warp whether or not there is a mosaic (the reference's pre_transform).
+            let pasted = hyp.copyPaste > 0 ? try CopyPaste(p: hyp.copyPaste).apply(first) : first
+            return try perspective.apply(pasted, rng: &rng)
+        }
         var tiles = [first]
         for _ in 0..<3 {
             let other = recent.isEmpty ? rng.int(in: 0...count - 1) : recent[rng.int(in: 0...recent.count - 1)]
