@@ -108,7 +108,8 @@ public final class Trainer {
     // MARK: Training
 
     public func train() throws -> TrainResult {
-        let epochs = config.int("epochs") ?? 100
+        var epochs = config.int("epochs") ?? 100  // with time=, re-estimated after every epoch
+        let timed = (config.double("time") ?? 0) > 0
         let batchSize = config.int("batch") ?? 16
         let imgsz = config.int("imgsz") ?? 640
         let seed = UInt64(Swift.max(config.int("seed") ?? 0, 0))
@@ -127,7 +128,8 @@ public final class Trainer {
         hyp.closeMosaic = config.int("close_mosaic") ?? 10
         let train = try TrainDataset(
             spec: spec, imgsz: imgsz, hyp: hyp, batchSize: batchSize, epochs: epochs, cache: ImageCaching(config["cache"]),
-            singleClass: config.bool("single_cls"))
+            singleClass: config.bool("single_cls"), fraction: try ImageFraction(config["fraction"]), rect: config.bool("rect"),
+            stride: Swift.max(Int(model.strides.max() ?? 32), 32))
         let valBatch = batchSize * 2
         let val = try ValDataset(spec: spec, split: config.string("split") ?? "val", imgsz: imgsz, batchSize: valBatch,
                                  cache: ImageCaching(config["cache"]), singleClass: config.bool("single_cls"))
@@ -140,7 +142,8 @@ public final class Trainer {
         // Optimizer: the nominal batch (nbs) sets gradient accumulation and scales weight decay.
         let nbs = config.int("nbs") ?? 64
         let batches = trainLoader.batchCount
-        let accumulate = Swift.min(Swift.max(Int((Double(nbs) / Double(batchSize)).rounded(.toNearestOrEven)), 1), batches * epochs)
+        let accumulate = Swift.min(Swift.max(Int((Double(nbs) / Double(batchSize)).rounded(.toNearestOrEven)), 1),
+                                   timed ? Int.max : batches * epochs)  // time= does not know its epochs yet
         let nominalAccumulate = Swift.max(Int((Double(nbs) / Double(batchSize)).rounded(.toNearestOrEven)), 1)
         let weightDecay = (config.double("weight_decay") ?? 5e-4) * Double(batchSize * nominalAccumulate) / Double(nbs)
         let iterations = Int((Double(train.count) / Double(Swift.max(batchSize, nbs))).rounded(.up)) * epochs
@@ -153,7 +156,7 @@ public final class Trainer {
         log("optimizer: \(choice.name)(lr=\(choice.lr), momentum=\(choice.momentum)) with parameter groups "
             + "\(groups.normWeights.count) weight(decay=0.0), \(groups.decayed.count) weight(decay=\(weightDecay)), "
             + "\(groups.biases.count) bias(decay=0.0)")
-        let schedule = TrainingSchedule(config: config, epochs: epochs, batchesPerEpoch: batches, accumulate: accumulate)
+        var schedule = TrainingSchedule(config: config, epochs: epochs, batchesPerEpoch: batches, accumulate: accumulate)
         let criterion = DetectionLoss(model: model, gains: LossGains(
             box: config.double("box") ?? 7.5, cls: config.double("cls") ?? 0.5, dfl: config.double("dfl") ?? 1.5))
 
@@ -176,10 +179,13 @@ public final class Trainer {
         }
 
         log("Using \(train.count) train, \(val.count) val images at imgsz=\(imgsz)\nUsing \(trainLoader.workers) dataloader workers\n"
-            + "Logging results to \(run.url.path)\nStarting training for \(epochs) epochs...")
+            + "Logging results to \(run.url.path)\nStarting training for "
+            + (timed ? "\(config.double("time") ?? 0) hours..." : "\(epochs) epochs..."))
         Interruption.install()
         defer { Interruption.uninstall() }
         let trainStart = Date()
+        let timeLimit = TrainingTimeLimit(hours: config.double("time"), start: trainStart)
+        var timeUp = false
         let elapsedBefore = try (try? ResultsCSV(url: run.resultsCSV).read().column("time")?.last) ?? 0
         var stopper = EarlyStopping(patience: config.int("patience") ?? 100, best: bestFitness)
         var lastOptimizerStep = -1
@@ -187,7 +193,8 @@ public final class Trainer {
         var interrupted = false
         try optimizer.zeroGrad()
 
-        for epoch in startEpoch..<epochs {
+        var epoch = startEpoch
+        while true {
             for (g, group) in optimizer.groups.enumerated() where g < 3 {
                 group.lr = choice.lr * schedule.factor(epoch: epoch)
             }
@@ -216,11 +223,13 @@ public final class Trainer {
                     try optimizer.zeroGrad()
                     try ema.update(from: model)
                     lastOptimizerStep = ni
+                    if timeLimit?.exceeded == true { timeUp = true }
                 }
                 bar.description = Trainer.progressLine(epoch: epoch, of: epochs, losses: meanLoss,
                                                        instances: batch.targets.size(0), size: batch.shape.width)
                 bar.update()
                 if Interruption.requested { interrupted = true; break }
+                if timeUp { break }
             }
             bar.close()
             if let error = epochBatches.error { throw error }
@@ -235,10 +244,10 @@ public final class Trainer {
             let learningRates = optimizer.groups.prefix(3).map(\.lr)
 
             // Validation of the EMA weights, the fitness that picks best.pt, and the epoch's row.
-            let finalEpoch = epoch + 1 == epochs
+            let finalEpoch = epoch + 1 >= epochs
             var metrics: [(String, Double)] = []
             var fitness: Double?
-            if config.bool("val") || finalEpoch {
+            if config.bool("val") || finalEpoch || timeUp {
                 let output = try validator.run(ema.model, loss: criterion)
                 for line in validator.table(output.results, perClass: false) { log(line) }
                 fitness = output.fitness
@@ -267,6 +276,15 @@ public final class Trainer {
                 log("\nInterrupted after epoch \(epoch + 1). Resume with: yolo train resume model=\(run.lastWeights.path)")
                 break
             }
+            if finalEpoch || timeUp || timeLimit?.exceeded == true { break }
+            if let timeLimit {  // as the reference: re-estimate the epochs, and the schedule and close_mosaic with them
+                epochs = timeLimit.epochs(afterCompleting: epoch - startEpoch + 1)
+                try config.set("epochs", .int(epochs))
+                schedule = TrainingSchedule(config: config, epochs: epochs, batchesPerEpoch: batches, accumulate: accumulate)
+                train.epochs = epochs
+                if epoch >= epochs { break }
+            }
+            epoch += 1
         }
         if interrupted {
             return TrainResult(run: run, epochsCompleted: completed, bestFitness: bestFitness, metrics: nil, interrupted: true)
