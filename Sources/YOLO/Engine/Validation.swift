@@ -3,8 +3,10 @@ import Torch
 
 extension Validator {
     /// A validator for `config`'s dataset (`data`, `split`, `imgsz`, `batch`, `workers`, rectangular batches), as
-    /// `yolo val` builds it.
-    public static func forDataset(_ config: Config, names: [Int: String]? = nil, stride: Int = 32) throws -> Validator {
+    /// `yolo val` builds it. With `folder`, it also writes there what `plots` and `save_json` ask for.
+    public static func forDataset(
+        _ config: Config, names: [Int: String]? = nil, stride: Int = 32, folder: URL? = nil
+    ) throws -> Validator {
         guard let data = config.string("data") else { throw ConfigError("val needs data=path/to/data.yaml") }
         let path = BuiltInDataset.isBuiltIn(data) ? try BuiltInDataset.shapes().path : data
         let spec = try DatasetSpec(contentsOf: path)
@@ -14,7 +16,17 @@ extension Validator {
             rect: true, stride: stride, singleClass: config.bool("single_cls"))
         let loader = try DataLoader(dataset: dataset, batchSize: batch, workers: config.int("workers") ?? 8, shuffle: false)
         let datasetNames = Dictionary(uniqueKeysWithValues: spec.names.enumerated().map { ($0.offset, $0.element) })
-        return Validator(loader: loader, names: names ?? datasetNames, config: config)
+        let validator = Validator(loader: loader, names: names ?? datasetNames, config: config)
+        if let folder, config.bool("plots") || config.bool("save_json") {
+            let names = validator.names
+            let files = ValidationFiles(
+                folder: folder, plots: config.bool("plots"), saveJSON: config.bool("save_json"),
+                classMap: ValidationFiles.classMap(splitPaths: spec.splits[config.string("split") ?? "val"] ?? [], classCount: names.count),
+                names: (0..<(names.keys.max().map { $0 + 1 } ?? 0)).map { names[$0] ?? "\($0)" }, maxDet: validator.maxDet)
+            files.singleClass = validator.singleClass
+            validator.files = files
+        }
+        return validator
     }
 
     /// The reference's speed line.

@@ -19,6 +19,8 @@ public final class Validator {
     public let names: [Int: String]
     public var conf: Double, iou: Double, maxDet: Int, singleClass: Bool, agnostic: Bool
     public var log: (String) -> Void = { print($0) }
+    /// Batch plots and predictions.json, when set (`yolo val` sets it from plots= and save_json=).
+    public var files: ValidationFiles?
 
     public init(loader: DataLoader, names: [Int: String], config: Config = Config()) {
         self.loader = loader
@@ -60,12 +62,14 @@ public final class Validator {
                 maxDet: maxDet)
             try update(&metrics, batch: batch, detections: kept)
             lap(3)
+            try files?.add(batch: batch, detections: kept)  // untimed, as the reference's plots and JSON
             batches += 1
             images += batch.count
             bar?.update()
         }
         if let error = epoch.error { throw error }
         bar?.close()
+        try files?.finish()
         let results = metrics.compute()
         let perImage = times.map { $0 * 1000 / Double(Swift.max(images, 1)) }
         return ValidationOutput(

@@ -17,9 +17,12 @@ public enum BatchPlot {
         return Color(b: UInt8(rgb & 0xFF), g: UInt8((rgb >> 8) & 0xFF), r: UInt8((rgb >> 16) & 0xFF))
     }
 
-    /// The grid image (BGR).
-    public static func render(_ batch: Batch, names: [String], maxSize: Int = 1920, maxImages: Int = 16) throws -> Image
-    {
+    /// The grid image (BGR), with `boxes` (the batch's labels when nil). A box with a confidence is drawn only
+    /// above `confThreshold`, its label "name 0.9", as the reference draws predictions.
+    public static func render(
+        _ batch: Batch, names: [String], boxes: [PlotBox]? = nil, confThreshold: Double = 0.25, maxSize: Int = 1920,
+        maxImages: Int = 16
+    ) throws -> Image {
         let count = min(batch.count, maxImages)
         let (h0, w0) = (batch.shape.height, batch.shape.width)
         let ns = Int(Double(count).squareRoot().rounded(.up))
@@ -55,7 +58,7 @@ public enum BatchPlot {
         let lineWidth = max(Int((Double(fontSize) / 10).rounded()), 1)
         let textScale = Double(lineWidth) / 3
         let textThickness = max(lineWidth - 1, 1)
-        let values = batch.targetValues
+        let boxes = boxes ?? labels(of: batch)
         for i in 0..<count {
             let (x, y) = (w * (i / ns), h * (i % ns))
             try canvas.drawRectangle(x1: x, y1: y, x2: x + w, y2: y + h, color: .white, thickness: 2)
@@ -63,23 +66,58 @@ public enum BatchPlot {
             try canvas.drawText(
                 name, x: x + 5, y: y + 5 + Int(20 * textScale), scale: textScale, color: Color(gray: 220),
                 thickness: textThickness)
-            for row in stride(from: 0, to: values.count, by: 6) where Int(values[row]) == i {
-                let cls = Int(values[row + 1])
-                let (cx, cy, bw, bh) = (
-                    Double(values[row + 2]), Double(values[row + 3]), Double(values[row + 4]), Double(values[row + 5])
-                )
-                let x1 = x + Int((cx - bw / 2) * Double(w))
-                let y1 = y + Int((cy - bh / 2) * Double(h))
-                let x2 = x + Int((cx + bw / 2) * Double(w))
-                let y2 = y + Int((cy + bh / 2) * Double(h))
-                let color = color(forClass: cls)
+            for b in boxes where b.image == i {
+                if let confidence = b.confidence, confidence <= confThreshold { continue }
+                let x1 = x + Int((b.cx - b.width / 2) * Double(w))
+                let y1 = y + Int((b.cy - b.height / 2) * Double(h))
+                let x2 = x + Int((b.cx + b.width / 2) * Double(w))
+                let y2 = y + Int((b.cy + b.height / 2) * Double(h))
+                let color = color(forClass: b.cls)
                 try canvas.drawRectangle(
                     x1: x1, y1: y1, x2: x2, y2: y2, color: color, thickness: lineWidth, antialiased: false)
-                let label = cls < names.count ? names[cls] : "\(cls)"
+                var label = b.cls < names.count ? names[b.cls] : "\(b.cls)"
+                if let confidence = b.confidence { label += String(format: " %.1f", confidence) }
                 try drawLabel(label, on: canvas, at: (x1, y1), color: color, scale: textScale, thickness: textThickness)
             }
         }
         return canvas
+    }
+
+    /// A box on image `image` of a batch: centre and size normalized to the batch's (height, width); a confidence
+    /// for a prediction, nil for a label.
+    public struct PlotBox: Sendable, Equatable {
+        public var image: Int, cls: Int
+        public var cx: Double, cy: Double, width: Double, height: Double
+        public var confidence: Double?
+
+        public init(image: Int, cls: Int, cx: Double, cy: Double, width: Double, height: Double, confidence: Double? = nil) {
+            (self.image, self.cls, self.cx, self.cy, self.width, self.height) = (image, cls, cx, cy, width, height)
+            self.confidence = confidence
+        }
+    }
+
+    /// The batch's ground truth.
+    public static func labels(of batch: Batch) -> [PlotBox] {
+        let v = batch.targetValues
+        return stride(from: 0, to: v.count, by: 6).map { r in
+            PlotBox(image: Int(v[r]), cls: Int(v[r + 1]), cx: Double(v[r + 2]), cy: Double(v[r + 3]),
+                    width: Double(v[r + 4]), height: Double(v[r + 5]))
+        }
+    }
+
+    /// Detections per image (rows x1, y1, x2, y2, conf, class in the batch's pixels), the first `maxDet` of each.
+    public static func predictions(_ detections: [[Float]], batch: Batch, maxDet: Int = 300) -> [PlotBox] {
+        let (h, w) = (Double(batch.shape.height), Double(batch.shape.width))
+        var boxes: [PlotBox] = []
+        for (i, rows) in detections.enumerated() {
+            for r in stride(from: 0, to: min(rows.count, maxDet * 6), by: 6) {
+                let (x1, y1, x2, y2) = (Double(rows[r]), Double(rows[r + 1]), Double(rows[r + 2]), Double(rows[r + 3]))
+                boxes.append(PlotBox(
+                    image: i, cls: Int(rows[r + 5]), cx: (x1 + x2) / 2 / w, cy: (y1 + y2) / 2 / h, width: (x2 - x1) / w,
+                    height: (y2 - y1) / h, confidence: Double(rows[r + 4])))
+            }
+        }
+        return boxes
     }
 
     /// Renders and writes the grid (a temporary file renamed into place), e.g. `runs/detect/train/train_batch0.jpg`.
