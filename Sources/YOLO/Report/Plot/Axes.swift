@@ -35,8 +35,10 @@ public struct Axis: Sendable {
     }
 
     /// Limits [low, high] with round ticks between them.
-    public static func linear(_ low: Double, _ high: Double, title: String? = nil, integers: Bool = false) -> Axis {
-        let ticks = ChartScale.ticks(low: low, high: high, target: 5, integers: integers)
+    public static func linear(
+        _ low: Double, _ high: Double, title: String? = nil, integers: Bool = false, target: Int = 5
+    ) -> Axis {
+        let ticks = ChartScale.ticks(low: low, high: high, target: target, integers: integers)
             .filter { $0 >= low - 1e-9 * abs(high - low) && $0 <= high + 1e-9 * abs(high - low) }
         return Axis(low: low, high: high, ticks: ticks, labels: ChartScale.labels(ticks), title: title)
     }
@@ -58,6 +60,23 @@ public struct Axes: Sendable {
 
     public init(area: PlotRect, x: Axis, y: Axis) {
         (self.area, self.x, self.y) = (area, x, y)
+    }
+
+    /// Axes over data ranges with as many ticks as matplotlib's automatic locator puts on axes of this size: one per
+    /// three label heights across, one per two up, nine at most.
+    public static func automatic(
+        in outer: PlotRect, x: (Double, Double, String?), y: (Double, Double, String?), title: String?,
+        style: PlotStyle
+    ) -> Axes {
+        var axes = Axes(in: outer, x: .linear(x.0, x.1, title: x.2), y: .linear(y.0, y.1, title: y.2), title: title,
+                        style: style)
+        for _ in 0 ..< 2 {  // the ticks' labels change the room they take; once more settles it
+            let across = min(9, max(1, Int(axes.area.width / (3 * style.fontSize))))
+            let up = min(9, max(1, Int(axes.area.height / (2 * style.fontSize))))
+            axes = Axes(in: outer, x: .linear(x.0, x.1, title: x.2, target: across),
+                        y: .linear(y.0, y.1, title: y.2, target: up), title: title, style: style)
+        }
+        return axes
     }
 
     /// The pixel column of data value `v`.

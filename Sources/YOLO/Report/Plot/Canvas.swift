@@ -94,8 +94,8 @@ public enum TextMetrics {
     /// The OpenCV Hershey font scale that draws text of em `size`.
     static func hersheyScale(_ size: Double) -> Double { size * 0.72 / 22 }
 
-    /// Stroke thickness of Hershey text of em `size`: about a twelfth of the capital height.
-    static func hersheyThickness(_ size: Double) -> Int { max(1, Int((size / 16).rounded())) }
+    /// Stroke thickness of Hershey text of em `size`: about a thirteenth of the capital height.
+    static func hersheyThickness(_ size: Double) -> Int { max(1, Int((size / 18).rounded())) }
 
     /// Width, height above the baseline, and depth below it, of `text` at em `size`.
     public static func size(_ text: String, size: Double) -> (width: Double, ascent: Double, descent: Double) {

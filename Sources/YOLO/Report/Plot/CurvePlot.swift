@@ -68,12 +68,14 @@ public struct CurvePlot: Figure {
         let pad = style.figurePad, inset = 0.5 * style.fontSize
         var outer = PlotRect(x: 0, y: 0, width: Double(width), height: Double(height))
             .inset(left: pad, top: pad, right: pad + legend.width + inset, bottom: pad)
-        let xAxis = Axis.linear(0, 1, title: xLabel), yAxis = Axis.linear(0, 1, title: yLabel)
-        var axes = Axes(in: outer, x: xAxis, y: yAxis, title: title, style: style)
+        func layout() -> Axes {
+            Axes.automatic(in: outer, x: (0, 1, xLabel), y: (0, 1, yLabel), title: title, style: style)
+        }
+        var axes = layout()
         for _ in 0 ..< 2 {
             let overflow = axes.area.maxX + 0.04 * axes.area.width + inset + legend.width - (Double(width) - pad)
             outer.width -= max(overflow, 0)
-            axes = Axes(in: outer, x: xAxis, y: yAxis, title: title, style: style)
+            axes = layout()
         }
 
         for (i, curve) in curves.enumerated() {

@@ -51,15 +51,17 @@ public struct LabelsPlot: Figure {
         for c in classes where c >= 0 { counts[c] += 1 }
         let span = Double(nc)  // the bins run from -0.5 to nc - 0.5, with matplotlib's 5% margins
         let top = Double(counts.max() ?? 1) * 1.05
-        var xAxis = Axis.linear(-0.5 - 0.05 * span, span - 0.5 + 0.05 * span, title: "classes", integers: true)
+        var axes = Axes.automatic(in: frame, x: (-0.5 - 0.05 * span, span - 0.5 + 0.05 * span, "classes"),
+                                  y: (0, top, "instances"), title: nil, style: style)
         let named = !names.isEmpty && names.count < 30
-        if named {
+        if named {  // every class named under its bar, turned
+            var xAxis = axes.x
             xAxis.ticks = (0 ..< names.count).map(Double.init)
             xAxis.labels = (0 ..< names.count).map { names[$0] ?? "\($0)" }
             xAxis.rotatedLabels = true
             xAxis.title = nil
+            axes = Axes(in: frame, x: xAxis, y: axes.y, title: nil, style: style)
         }
-        let axes = Axes(in: frame, x: xAxis, y: Axis.linear(0, top, title: "instances"), title: nil, style: style)
         for (c, count) in counts.enumerated() where count > 0 {
             let left = axes.px(Double(c) - 0.4), right = axes.px(Double(c) + 0.4)
             try canvas.rectangle(PlotRect(x: left, y: axes.py(Double(count)), width: right - left,
@@ -102,8 +104,8 @@ public struct LabelsPlot: Figure {
             counts[j][i] += 1
         }
         let most = Double(counts.joined().max() ?? 1)
-        let axes = Axes(in: frame, x: Axis.linear(xLow, xHigh, title: names.0),
-                        y: Axis.linear(yLow, yHigh, title: names.1), title: nil, style: style)
+        let axes = Axes.automatic(in: frame, x: (xLow, xHigh, names.0), y: (yLow, yHigh, names.1), title: nil,
+                                  style: style)
         let binWidth = (xHigh - xLow) / Double(bins), binHeight = (yHigh - yLow) / Double(bins)
         for j in 0 ..< bins {
             for i in 0 ..< bins where counts[j][i] > 0 {
