@@ -8,6 +8,8 @@ public struct ValidationOutput {
     public let loss: [Double]?
     /// Milliseconds per image: preprocess, inference, loss, postprocess.
     public let speed: (preprocess: Double, inference: Double, loss: Double, postprocess: Double)
+    /// Detections above `conf` against the ground truth, for the confusion matrix plots.
+    public var confusion: ConfusionMatrix? = nil
     public var fitness: Double { results.fitness }
 }
 
@@ -38,6 +40,7 @@ public final class Validator {
         model.eval()
         defer { model.train(wasTraining) }
         var metrics = DetectionMetrics(names: names)
+        var confusion = ConfusionMatrix(names: names)
         var lossSum = [0.0, 0.0, 0.0], batches = 0
         var times = [0.0, 0.0, 0.0, 0.0], images = 0
         let bar = showProgress ? ProgressBar(total: loader.batchCount, description: Validator.header) : nil
@@ -60,7 +63,7 @@ public final class Validator {
             let kept = try nonMaxSuppression(
                 prediction: predictions, conf: conf, iou: iou, agnostic: singleClass || agnostic, multiLabel: true,
                 maxDet: maxDet)
-            try update(&metrics, batch: batch, detections: kept)
+            try update(&metrics, batch: batch, detections: kept, confusion: &confusion)
             lap(3)
             try files?.add(batch: batch, detections: kept)  // untimed, as the reference's plots and JSON
             batches += 1
@@ -71,14 +74,19 @@ public final class Validator {
         bar?.close()
         try files?.finish()
         let results = metrics.compute()
+        if let files, files.plots {  // the curves and confusion matrices, as the reference's val with plots=True
+            try ValidationPlots.write(results: results, confusion: confusion, to: files.folder)
+        }
         let perImage = times.map { $0 * 1000 / Double(Swift.max(images, 1)) }
         return ValidationOutput(
             results: results, loss: loss == nil ? nil : lossSum.map { $0 / Double(Swift.max(batches, 1)) },
-            speed: (perImage[0], perImage[1], perImage[2], perImage[3]))
+            speed: (perImage[0], perImage[1], perImage[2], perImage[3]), confusion: confusion)
     }
 
     /// Adds each image's detections and its ground truth (scaled to the batch's pixels) to the metrics.
-    func update(_ metrics: inout DetectionMetrics, batch: Batch, detections: [Tensor]) throws {
+    func update(
+        _ metrics: inout DetectionMetrics, batch: Batch, detections: [Tensor], confusion: inout ConfusionMatrix
+    ) throws {
         let (h, w) = (Float(batch.shape.height), Float(batch.shape.width))
         for (i, var predicted) in detections.enumerated() {
             var boxes: [Float] = [], classes: [Float] = []
@@ -91,9 +99,13 @@ public final class Validator {
             if singleClass, predicted.size(0) > 0 {
                 predicted = try Tensor.cat([predicted.slice(dim: 1, end: 5), predicted.slice(dim: 1, start: 5, end: 6) * 0], dim: 1)
             }
+            let truth = try Tensor(boxes, shape: [classes.count, 4])
             try metrics.update(
-                predictions: predicted, boxes: Tensor(boxes, shape: [classes.count, 4]), classes: Tensor(classes),
+                predictions: predicted, boxes: truth, classes: Tensor(classes),
                 imageName: URL(fileURLWithPath: batch.paths[i]).lastPathComponent)
+            // At the validator's conf, as the reference's (0.001 for val).
+            confusion.process(detections: try Detection.rows(of: predicted),
+                              groundTruth: try LabeledBox.rows(boxes: truth, classes: Tensor(classes)), conf: conf)
         }
     }
 
