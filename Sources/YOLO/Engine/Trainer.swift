@@ -178,6 +178,11 @@ public final class Trainer {
             log("Resuming training from \(config.string("resume") ?? "") from epoch \(startEpoch + 1) to \(epochs) total epochs")
         }
 
+        if config.bool("plots") {  // the reference plots the training labels once its pipeline is set up
+            let url = run.url.appendingPathComponent("labels.jpg")
+            log("Plotting labels to \(url.path)... ")
+            try? LabelsPlot(labels: train.labels, names: names).write(to: url)
+        }
         log("Using \(train.count) train, \(val.count) val images at imgsz=\(imgsz)\nUsing \(trainLoader.workers) dataloader workers\n"
             + "Logging results to \(run.url.path)\nStarting training for "
             + (timed ? "\(config.double("time") ?? 0) hours..." : "\(epochs) epochs..."))
@@ -301,6 +306,9 @@ public final class Trainer {
             let output = try validator.run(best)
             log(Validator.header)
             for line in validator.table(output.results, perClass: true) { log(line) }
+            if config.bool("plots") {
+                try? ValidationPlots.write(results: output.results, confusion: output.confusion, to: run.url)
+            }
             finalMetrics = output.results
         }
         if config.bool("plots") { try? ResultsPlot.write(csv: run.resultsCSV) }
