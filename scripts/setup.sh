@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what swift-yolo builds on: libtorch and OpenCV (and, with `test`, Python's torch for the interop test
-# and the side-by-side benchmarks). Debian/Ubuntu use apt; macOS gets the Homebrew line to run.
+# and the side-by-side benchmarks, and Chromium to check that report.html renders). Debian/Ubuntu use apt; macOS
+# gets the Homebrew line to run.
 # Usage: scripts/setup.sh [test]
 set -euo pipefail
 
 packages=(libtorch-dev libopencv-dev pkg-config)
-[ "${1:-}" = test ] && packages+=(python3-torch)
+[ "${1:-}" = test ] && packages+=(python3-torch chromium)
 
 case "$(uname -s)" in
   Darwin)
