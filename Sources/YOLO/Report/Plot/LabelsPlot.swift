@@ -62,12 +62,14 @@ public struct LabelsPlot: Figure {
             xAxis.title = nil
             axes = Axes(in: frame, x: xAxis, y: axes.y, title: nil, style: style)
         }
-        for (c, count) in counts.enumerated() where count > 0 {
+        for (c, count) in counts.enumerated() {
             let left = axes.px(Double(c) - 0.4), right = axes.px(Double(c) + 0.4)
-            try canvas.rectangle(PlotRect(x: left, y: axes.py(Double(count)), width: right - left,
-                                          height: axes.py(0) - axes.py(Double(count))),
-                                 fill: BatchPlot.color(forClass: c), stroke: nil)
-            if named {
+            if count > 0 {
+                try canvas.rectangle(PlotRect(x: left, y: axes.py(Double(count)), width: right - left,
+                                              height: axes.py(0) - axes.py(Double(count))),
+                                     fill: BatchPlot.color(forClass: c), stroke: nil)
+            }
+            if named {  // matplotlib's bar_label: every bar, empty ones too
                 try canvas.text("\(count)", at: Point((left + right) / 2, axes.py(Double(count)) - style.tickPad),
                                 style: TextStyle(size: style.fontSize, horizontal: .center, vertical: .bottom))
             }
