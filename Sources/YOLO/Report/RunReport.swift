@@ -11,6 +11,8 @@ public struct RunReport {
     public struct Chart {
         public var title: String
         public var svg: String
+        /// Takes the page's whole width (results.csv's grid of charts) rather than half of it.
+        public var wide = false
     }
 
     public struct Picture {
@@ -55,7 +57,7 @@ public struct RunReport {
             let rows = try ResultsCSV(url: csv).read()
             if !rows.rows.isEmpty {
                 report.facts.insert(("epochs", "\(rows.rows.count)"), at: 0)
-                report.charts.append(Chart(title: "Training", svg: try ResultsPlot.svg(rows)))
+                report.charts.append(Chart(title: "Training", svg: try ResultsPlot.svg(rows), wide: true))
             }
         }
         if let results {
@@ -81,14 +83,16 @@ public struct RunReport {
             body.append("<div class=\"facts\">\(cells.joined())</div>")
         }
         if !table.isEmpty { body.append("<h2>Validation</h2><pre>\(escaped(table.joined(separator: "\n")))</pre>") }
-        for chart in charts {
-            body.append("<section><h2>\(escaped(chart.title))</h2><div class=\"chart\">\(chart.svg)</div></section>")
+        let chartSections = charts.map { chart in
+            "<section\(chart.wide ? " class=\"wide\"" : "")><h2>\(escaped(chart.title))</h2>"
+                + "<div class=\"chart\">\(chart.svg)</div></section>"
         }
-        for picture in pictures {
-            body.append("<section><h2>\(escaped(picture.title))</h2>"
-                + "<img alt=\"\(escaped(picture.title))\" src=\"data:image/jpeg;base64,\(picture.jpeg.base64EncodedString())\">"
-                + "</section>")
+        let pictureSections = pictures.map { picture in
+            "<section><h2>\(escaped(picture.title))</h2><img alt=\"\(escaped(picture.title))\" "
+                + "src=\"data:image/jpeg;base64,\(picture.jpeg.base64EncodedString())\"></section>"
         }
+        let sections = chartSections + pictureSections
+        if !sections.isEmpty { body.append("<div class=\"grid\">\n\(sections.joined(separator: "\n"))\n</div>") }
         if let arguments {
             body.append("<details><summary>Arguments (args.yaml)</summary><pre>\(escaped(arguments))</pre></details>")
         }
@@ -114,13 +118,15 @@ public struct RunReport {
     public func write(to url: URL) throws { try AtomicFile.write(html(), to: url) }
 
     static let style = """
-        body { font-family: DejaVu Sans, Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1200px; \
+        body { font-family: DejaVu Sans, Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1400px; \
         padding: 0 1em; color: #222; }
         h1 { font-size: 1.6em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
         .facts { display: flex; flex-wrap: wrap; gap: 0.6em; }
         .fact { border: 1px solid #ddd; border-radius: 6px; padding: 0.4em 0.8em; }
         .fact span { color: #666; margin-right: 0.5em; }
         pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
+        .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 0 1.5em; }
+        .grid .wide { grid-column: 1 / -1; }
         .chart svg, img { max-width: 100%; height: auto; border: 1px solid #eee; }
         """
 
