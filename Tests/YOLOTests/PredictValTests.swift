@@ -94,4 +94,53 @@ final class PredictValTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("WARNING") && $0.contains("broken.jpg") }, "\(lines)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("a.jpg").path))
     }
+
+    /// Videos among images: a corrupt file, a codec no decoder knows and a truncated file each get a warning naming
+    /// them; the good video and the images are still processed.
+    func testPredictSkipsBadVideos() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("predict-video-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("b-good.avi")
+        do {
+            let writer = try VideoWriter(path: good.path, fourcc: "MJPG", fps: 5, width: 64, height: 48)
+            for g in [40, 120, 200] { try writer.write(try Image(width: 64, height: 48, fill: Color(gray: UInt8(g)))) }
+            try writer.close()
+        } catch { throw XCTSkip("this OpenCV cannot write MJPG: \(error)") }
+        let bytes = try Data(contentsOf: good)
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }).write(to: dir.appendingPathComponent("c-corrupt.mp4"))
+        // The same AVI with its codec tag ("MJPG" in the stream headers) renamed to one no decoder has.
+        var unknown = bytes
+        for range in ranges(of: Data("MJPG".utf8), in: bytes) { unknown.replaceSubrange(range, with: Data("QQQQ".utf8)) }
+        XCTAssertNotEqual(unknown, bytes)
+        try unknown.write(to: dir.appendingPathComponent("d-codec.avi"))
+        try bytes.prefix(bytes.count / 3).write(to: dir.appendingPathComponent("e-truncated.avi"))
+        try Image(width: 64, height: 48, fill: Color(gray: 90)).write(to: dir.appendingPathComponent("a.jpg").path)
+        try Image(width: 64, height: 48, fill: Color(gray: 90)).write(to: dir.appendingPathComponent("f.jpg").path)
+
+        var config = Config()
+        try config.set("imgsz", .int(64))
+        let predictor = Predictor(model: try DetectionModel(spec: ModelSpec(contentsOf: "yolov8n.yaml", nc: 2)), config: config)
+        var lines: [String] = []
+        predictor.log = { lines.append($0) }
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let results = try predictor.run(source: dir.path, writer: PredictionWriter(folder: out, config: config))
+        XCTAssertEqual(results.count, 2, "both images, the one after the bad videos too")
+        XCTAssertEqual(lines.filter { $0.contains("b-good.avi") && $0.hasPrefix("video") }.count, 3, "\(lines)")
+        for name in ["c-corrupt.mp4", "d-codec.avi"] {
+            XCTAssertTrue(lines.contains { $0.contains("WARNING") && $0.contains(name) }, "\(name): \(lines)")
+        }
+        let truncatedFrames = lines.filter { $0.contains("e-truncated.avi") && $0.hasPrefix("video") }.count
+        XCTAssertLessThan(truncatedFrames, 3)
+        if truncatedFrames == 0 { XCTAssertTrue(lines.contains { $0.contains("WARNING") && $0.contains("e-truncated.avi") }) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("b-good.mp4").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("d-codec.mp4").path), "no empty video")
+    }
+
+    func ranges(of needle: Data, in data: Data) -> [Range<Data.Index>] {
+        var found: [Range<Data.Index>] = [], start = data.startIndex
+        while let r = data.range(of: needle, in: start..<data.endIndex) { found.append(r); start = r.upperBound }
+        return found
+    }
 }

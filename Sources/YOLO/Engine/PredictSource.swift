@@ -90,19 +90,28 @@ extension Predictor {
             return
         }
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        var output: VideoWriter?
-        if let writer, writer.saveImages {
-            output = try VideoWriter(
-                path: writer.folder.appendingPathComponent("\(name).mp4").path, fourcc: "mp4v",
-                fps: reader.fps > 0 ? reader.fps : 30, width: reader.width, height: reader.height)
-        }
+        var output: VideoWriter?  // opened at the first decoded frame, with its size: no empty file for a bad video
         var frame = 0
-        while let image = try reader.next() {
+        // A frame that fails to decode ends this video with a warning; the other sources still run.
+        while true {
+            let decoded: Image?
+            do { decoded = try reader.next() } catch {
+                log("WARNING: video \(path) stopped after \(frame) frames: \(error)")
+                break
+            }
+            guard let image = decoded else { break }
             frame += 1
             let results = try predict(image, path: path)
             log("video \(index)/\(count) (frame \(frame)/\(reader.frameCount)) \(path): \(lastInputShape.0)x\(lastInputShape.1) \(results.verbose)"
                 + String(format: "%.1fms", results.speed["inference"] ?? 0))
-            if let output, let writer { try output.write(writer.annotate(image, results)) }
+            if let writer, writer.saveImages {
+                if output == nil {
+                    output = try VideoWriter(
+                        path: writer.folder.appendingPathComponent("\(name).mp4").path, fourcc: "mp4v",
+                        fps: reader.fps > 0 ? reader.fps : 30, width: image.width, height: image.height)
+                }
+                try output?.write(writer.annotate(image, results))
+            }
             if let writer, writer.saveText || writer.saveCrops {
                 var textOnly = writer
                 textOnly.saveImages = false
@@ -110,5 +119,6 @@ extension Predictor {
             }
         }
         try output?.close()
+        if frame == 0 { log("WARNING: video \(path) has no frame this build can decode (unknown codec or corrupt file)") }
     }
 }
