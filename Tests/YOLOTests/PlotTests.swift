@@ -209,6 +209,42 @@ final class PlotTests: XCTestCase {
         XCTAssertTrue(normalized.contains(##"fill="#08306b""##))
     }
 
+    /// The reference's matrix for its overfit checkpoint on coco8's training images at 320 (`yolo val ... plots=True`,
+    /// `metrics.confusion_matrix.matrix`): its non-zero cells, (predicted, true) -> count; 80 is background.
+    private static let referenceConfusion: [[Int]: Int] = [
+        [0, 80]: 1, [6, 80]: 5, [11, 80]: 1, [13, 80]: 2, [14, 80]: 3, [15, 80]: 1, [19, 80]: 3, [21, 80]: 4,
+        [22, 80]: 21, [24, 80]: 1, [26, 80]: 4, [29, 80]: 3, [30, 80]: 2, [31, 80]: 1, [33, 80]: 3, [34, 80]: 4,
+        [35, 80]: 2, [37, 80]: 2, [38, 80]: 1, [43, 80]: 1, [44, 80]: 2, [45, 45]: 3, [45, 50]: 1, [45, 80]: 140,
+        [46, 80]: 1, [47, 80]: 8, [48, 80]: 8, [49, 80]: 1, [50, 80]: 18, [53, 80]: 1, [54, 80]: 10, [56, 80]: 5,
+        [58, 80]: 2, [72, 80]: 1, [75, 80]: 10, [76, 80]: 9, [77, 80]: 4, [78, 80]: 1, [79, 80]: 10, [80, 22]: 1,
+        [80, 23]: 2, [80, 49]: 4, [80, 58]: 1, [80, 75]: 1,
+    ]
+
+    func testValidatorConfusionMatrixMatchesTheReferenceAndItsPlotsAreWritten() throws {
+        let config = try Config([
+            "data": .string(try Fixtures.shared("datasets/coco8-trainval.yaml")), "imgsz": .int(320), "batch": .int(16),
+            "workers": .int(2), "mode": .string("val"),
+        ])
+        let model = try DetectionModel.load(
+            contentsOf: try Fixtures.shared("reference/yolov8n-coco8-overfit/best.pt"))
+        let validator = try Validator.forDataset(config, names: model.names)
+        validator.files = ValidationFiles(folder: folder, plots: true, saveJSON: false,
+                                          classMap: Array(1 ... 80), names: (0 ..< 80).map { model.names[$0] ?? "" })
+        let output = try validator.run(model, showProgress: false)
+        let matrix = try XCTUnwrap(output.confusion).matrix
+        var ours: [[Int]: Int] = [:]
+        for (p, row) in matrix.enumerated() { for (t, count) in row.enumerated() where count > 0 { ours[[p, t]] = Int(count) } }
+        // Every cell, background included (detections down to conf 0.001, as the reference counts them).
+        for key in Set(ours.keys).union(Self.referenceConfusion.keys) {
+            XCTAssertEqual(ours[key] ?? 0, Self.referenceConfusion[key] ?? 0, "cell \(key)")
+        }
+        let written = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
+        XCTAssertTrue(written.isSuperset(of: [
+            "BoxPR_curve.png", "BoxF1_curve.png", "BoxP_curve.png", "BoxR_curve.png", "confusion_matrix.png",
+            "confusion_matrix_normalized.png",
+        ]), "\(written)")
+    }
+
     // MARK: - labels.jpg
 
     func testLabelsPlotDrawsTheHistogramsAndBoxes() throws {
