@@ -64,6 +64,15 @@ final class PredictValTests: XCTestCase {
         print("predict parity: worst corner difference \(worst.box) px, confidence \(worst.conf)")
     }
 
+    /// The predictor's one-pass input conversion gives exactly `Image.tensor()`'s values.
+    func testInputTensorIsImageTensor() throws {
+        let image = try Image(width: 7, height: 5, fill: Color(b: 10, g: 128, r: 255))
+        image.withUnsafeMutableBytes { for i in $0.indices { $0[i] = UInt8(truncatingIfNeeded: i &* 37) } }
+        let ours = try Predictor.inputTensor(image), reference = try image.tensor()
+        XCTAssertEqual(ours.shape, [1, 3, 5, 7])
+        XCTAssertEqual(try ours.toArray(Float.self), try reference.contiguous().toArray(Float.self))
+    }
+
     func distance(_ a: [Double], _ b: [Double]) -> Double { (0..<4).map { abs(a[$0] - b[$0]) }.max()! }
 
     func testPredictSourcesAndBadInput() throws {
