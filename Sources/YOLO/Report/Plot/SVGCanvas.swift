@@ -74,11 +74,16 @@ public final class SVGCanvas: Canvas {
 
     private func hex(_ c: Color) -> String { String(format: "#%02x%02x%02x", c.r, c.g, c.b) }
 
-    /// Two decimals at most: enough for pixels, and short.
+    /// Two decimals at most, trailing zeros dropped: enough for pixels, and short. Integer arithmetic, because a
+    /// chart has tens of thousands of numbers and String(format:) is slow.
     private func number(_ v: Double) -> String {
-        guard v.isFinite else { return "0" }
-        let text = String(format: "%.2f", v)
-        return text.contains(".") ? String(text.reversed().drop { $0 == "0" }.drop { $0 == "." }.reversed()) : text
+        guard v.isFinite, abs(v) < 1e15 else { return "0" }
+        let hundredths = Int((v * 100).rounded())
+        let sign = hundredths < 0 ? "-" : "", magnitude = abs(hundredths)
+        let whole = String(magnitude / 100), fraction = magnitude % 100
+        if fraction == 0 { return sign + whole }
+        if fraction % 10 == 0 { return sign + whole + "." + String(fraction / 10) }
+        return sign + whole + (fraction < 10 ? ".0" : ".") + String(fraction)
     }
 
     private func escaped(_ s: String) -> String {
