@@ -17,3 +17,11 @@ bench:
 	@scripts/setup.sh test
 	swift build -c release --product bench-torch
 	.build/release/bench-torch
+
+# predict latency (bus.jpg, zidane.jpg) and val images/s, ours and the reference's at equal torch threads (see
+# bench/Sources/bench-predict). ARGS passes options, e.g. make bench-predict ARGS="--rounds 2 --iterations 5".
+.PHONY: bench-predict
+bench-predict:
+	@scripts/setup.sh test
+	swift build -c release --scratch-path .build-bench --product bench-predict
+	.build-bench/release/bench-predict $(ARGS)

@@ -1,1 +1,240 @@
-print("bench-predict: not written yet")
+// bench-predict: predict latency and val throughput, ours and the reference's (Ultralytics' YOLO(pt).predict and
+// YOLO(pt).val, run by bench/python/predict_val_bench.py in one long-lived process), with the same checkpoint, the
+// same number of torch threads, on the CPU, printed side by side with the ratios.
+//
+//   swift build -c release --product bench-predict --scratch-path .build-bench && .build-bench/release/bench-predict \
+//       [--threads N] [--rounds R] [--iterations I] [--imgsz 640] [--batch 16] [--workers W] [--copies C]
+//       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict]
+//
+// predict: bus.jpg and zidane.jpg, decoded once; each side warms up 3 calls per image, then I timed calls; the figure
+// is the median of preprocess + inference + postprocess (each side's own per-stage timers); the median wall time
+// around the whole predict call and its CPU time (all threads: what a busy machine distorts least) are printed too.
+// val: coco8's 4 validation images copied C times (default 8) into a temporary folder per side (no label cache is
+// shared or written into ../shared), batch 16, plots off; images per second is images / wall time of the whole val
+// call (dataset scan, loader, model, NMS, metrics).
+// Rounds alternate the sides, so that a busy spell of the machine does not fall on one side only; each side's best
+// round counts. Both sides fuse the model's batch norms into the convolutions, as `predict` and `val` do.
+import Foundation
+import Torch
+import Vision
+import YOLO
+
+let arguments = CommandLine.arguments
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
+let cores = ProcessInfo.processInfo.activeProcessorCount
+let threads = Int(option("--threads") ?? "") ?? cores
+let rounds = max(1, Int(option("--rounds") ?? "") ?? 3)
+let iterations = max(1, Int(option("--iterations") ?? "") ?? 20)
+let imgsz = Int(option("--imgsz") ?? "") ?? 640
+let batchSize = Int(option("--batch") ?? "") ?? 16
+let workers = Int(option("--workers") ?? "") ?? min(cores, 8)
+let copies = Int(option("--copies") ?? "") ?? 8
+let python = option("--python") ?? "/work/.venv-ultralytics/bin/python"
+let swiftOnly = arguments.contains("--swift-only")
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+let checkpoint = option("--checkpoint") ?? shared.appendingPathComponent("reference/yolov8n-coco8/yolov8n-trained.pt").path
+let images = ["bus.jpg", "zidane.jpg"].map { shared.appendingPathComponent("assets/\($0)").path }
+let coco8 = shared.appendingPathComponent("datasets/coco8").path
+let script = packageRoot.appendingPathComponent("bench/python/predict_val_bench.py").path
+
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+
+/// CPU milliseconds of this process (all threads): what a busy machine distorts least.
+func cpuNow() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1e3 + Double(t.tv_usec) / 1e3 }
+    return ms(usage.ru_utime) + ms(usage.ru_stime)
+}
+
+/// coco8's validation images and labels copied `copies` times into a new folder, with a data YAML.
+func makeDataset(_ tag: String) throws -> (folder: String, yaml: String, count: Int) {
+    let fm = FileManager.default
+    let folder = fm.temporaryDirectory.appendingPathComponent("swift-yolo-bench-predict-\(tag)-\(getpid())").path
+    for sub in ["images/val", "labels/val"] { try fm.createDirectory(atPath: "\(folder)/\(sub)", withIntermediateDirectories: true) }
+    let files = try fm.contentsOfDirectory(atPath: "\(coco8)/images/val").filter { $0.hasSuffix(".jpg") }.sorted()
+    for file in files {
+        let stem = String(file.dropLast(4))
+        for copy in 0..<copies {
+            try fm.copyItem(atPath: "\(coco8)/images/val/\(file)", toPath: "\(folder)/images/val/\(stem)_\(copy).jpg")
+            try fm.copyItem(atPath: "\(coco8)/labels/val/\(stem).txt", toPath: "\(folder)/labels/val/\(stem)_\(copy).txt")
+        }
+    }
+    let names = try DatasetSpec(contentsOf: "\(coco8).yaml").names
+    let yaml = "path: \(folder)\ntrain: images/val\nval: images/val\nnames:\n"
+        + names.enumerated().map { "  \($0.offset): \($0.element)\n" }.joined()
+    try yaml.write(toFile: "\(folder)/data.yaml", atomically: true, encoding: .utf8)
+    return (folder, "\(folder)/data.yaml", files.count * copies)
+}
+
+/// The reference, one process for the whole run: a command per line in, a JSON line out.
+final class Reference {
+    let process = Process()
+    let input = Pipe(), output = Pipe()
+    var buffer = Data()
+
+    init() throws {
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [script, checkpoint, "\(threads)"]
+        process.standardInput = input
+        process.standardOutput = output
+        process.currentDirectoryURL = FileManager.default.temporaryDirectory
+        try process.run()
+    }
+
+    func ask(_ command: String) throws -> [String: Any] {
+        input.fileHandleForWriting.write(Data((command + "\n").utf8))
+        while !buffer.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw DataError("the reference side exited (\(python) \(script))") }
+            buffer.append(chunk)
+        }
+        let end = buffer.firstIndex(of: UInt8(ascii: "\n"))!
+        let line = buffer[buffer.startIndex..<end]
+        buffer = Data(buffer[buffer.index(after: end)...])
+        guard let json = try JSONSerialization.jsonObject(with: line) as? [String: Any] else {
+            throw DataError("the reference side answered \(String(decoding: line, as: UTF8.self))")
+        }
+        return json
+    }
+
+    func close() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
+
+/// Our predict on each image: median stage sum, each stage's median, median wall and CPU time (ms).
+func predictSwift(_ predictor: Predictor, _ decoded: [Image]) throws
+    -> [(stages: Double, speed: [String: Double], wall: Double, cpu: Double)]
+{
+    try decoded.map { image in
+        for _ in 0..<3 { _ = try predictor.predict(image) }
+        var speeds: [[String: Double]] = [], walls: [Double] = [], cpus: [Double] = []
+        for _ in 0..<iterations {
+            let (start, cpu) = (now(), cpuNow())
+            let r = try predictor.predict(image)
+            walls.append(now() - start)
+            cpus.append(cpuNow() - cpu)
+            speeds.append(r.speed)
+        }
+        let keys = ["preprocess", "inference", "postprocess"]
+        return (median(speeds.map { s in keys.reduce(0) { $0 + (s[$1] ?? 0) } }),
+                Dictionary(uniqueKeysWithValues: keys.map { k in (k, median(speeds.map { $0[k] ?? 0 })) }), median(walls),
+                median(cpus))
+    }
+}
+
+/// Our val of `yaml`: wall seconds of the whole call (dataset, loader, pass) and its per-image stage times.
+func valSwift(_ model: DetectionModel, yaml: String) throws -> (seconds: Double, speed: [Double], map: Double) {
+    let start = now()
+    let config = try Config([
+        "data": .string(yaml), "imgsz": .int(imgsz), "batch": .int(batchSize), "workers": .int(workers),
+        "mode": .string("val"), "conf": .double(0.001), "plots": .bool(false),
+    ])
+    let validator = try Validator.forDataset(config, names: model.names)
+    let output = try validator.run(model, showProgress: false)
+    let s = output.speed
+    return ((now() - start) / 1000, [s.preprocess, s.inference, s.postprocess], output.results.map)
+}
+
+func label(_ path: String) -> String { (path as NSString).lastPathComponent.padding(toLength: 10, withPad: " ", startingAt: 0) }
+
+func stageText(_ speed: [String: Double]) -> String {
+    String(format: "pre %.1f + inf %.1f + post %.1f", speed["preprocess"] ?? 0, speed["inference"] ?? 0, speed["postprocess"] ?? 0)
+}
+
+do {
+    Runtime.threads = threads
+    let model = try DetectionModel.load(contentsOf: checkpoint)
+    try model.fuse()
+    model.eval()
+    var config = Config()
+    try config.set("imgsz", .int(imgsz))
+    let predictor = Predictor(model: model, config: config)
+    predictor.log = { _ in }
+    let decoded = try images.map { try Image(contentsOf: $0) }
+    let reference = swiftOnly ? nil : try Reference()
+    defer { reference?.close() }
+    print("bench-predict: \((checkpoint as NSString).lastPathComponent), CPU, \(threads) torch threads on both sides, "
+        + "\(cores) cores, \(rounds) rounds alternating the sides")
+
+    if !arguments.contains("--no-predict") {
+        print("predict at imgsz \(imgsz): median of \(iterations) calls after 3 warm-up calls, per image (ms)")
+        var ours: [[Double]] = [], theirs: [[Double]] = []  // [round][image] stage sums
+        for round in 1...rounds {
+            let mine = try predictSwift(predictor, decoded)
+            ours.append(mine.map(\.stages))
+            for (path, m) in zip(images, mine) {
+                print("  round \(round) \(label(path))" + String(format: " swift-yolo %6.1f ms (", m.stages) + stageText(m.speed)
+                    + String(format: "; wall %.1f, CPU %.1f)", m.wall, m.cpu))
+            }
+            guard let reference else { continue }
+            let answer = try reference.ask("predict \(imgsz) \(iterations) " + images.joined(separator: " "))
+            var row: [Double] = []
+            for path in images {
+                let r = answer[path] as? [String: Any] ?? [:]
+                let stages = r["stages_ms"] as? Double ?? .nan
+                row.append(stages)
+                print("  round \(round) \(label(path))" + String(format: " reference %6.1f ms (", stages)
+                    + stageText(r["speed"] as? [String: Double] ?? [:]) + String(format: "; wall %.1f, CPU %.1f)", r["wall_ms"] as? Double ?? .nan, r["cpu_ms"] as? Double ?? .nan))
+            }
+            theirs.append(row)
+        }
+        for (i, path) in images.enumerated() {
+            let mine = ours.map { $0[i] }.min()!
+            var line = "  \(label(path))" + String(format: " swift-yolo %6.1f ms", mine)
+            if !theirs.isEmpty {
+                let ref = theirs.map { $0[i] }.min()!
+                line += String(format: ", reference %6.1f ms, ratio ours/reference %.2f (goal <= 0.8)", ref, mine / ref)
+            }
+            print(line)
+        }
+    }
+
+    if !arguments.contains("--no-val") {
+        let ourData = try makeDataset("swift"), theirData = try makeDataset("reference")
+        defer {
+            try? FileManager.default.removeItem(atPath: ourData.folder)
+            try? FileManager.default.removeItem(atPath: theirData.folder)
+        }
+        print("val at imgsz \(imgsz), batch \(batchSize), \(workers) workers, \(ourData.count) images (coco8 val x\(copies)), "
+            + "plots off; one warm-up val per side, then \(rounds) rounds")
+        _ = try valSwift(model, yaml: ourData.yaml)
+        _ = try reference?.ask("val \(theirData.yaml) \(imgsz) \(batchSize) \(workers)")
+        var ours: [Double] = [], theirs: [Double] = []
+        for round in 1...rounds {
+            let mine = try valSwift(model, yaml: ourData.yaml)
+            ours.append(Double(ourData.count) / mine.seconds)
+            var line = String(format: "  round %d: swift-yolo %6.2f images/s (%.1f pre + %.1f inf + %.1f post ms/image, mAP50-95 %.4f)",
+                              round, ours.last!, mine.speed[0], mine.speed[1], mine.speed[2], mine.map)
+            if let reference {
+                let r = try reference.ask("val \(theirData.yaml) \(imgsz) \(batchSize) \(workers)")
+                let seconds = r["seconds"] as? Double ?? .nan
+                let speed = r["speed"] as? [String: Double] ?? [:]
+                theirs.append(Double(theirData.count) / seconds)
+                line += String(format: "; reference %6.2f images/s (%.1f pre + %.1f inf + %.1f post, mAP50-95 %.4f)", theirs.last!,
+                               speed["preprocess"] ?? .nan, speed["inference"] ?? .nan, speed["postprocess"] ?? .nan,
+                               r["mAP50-95"] as? Double ?? .nan)
+            }
+            print(line)
+        }
+        var line = String(format: "  val swift-yolo %6.2f images/s", ours.max()!)
+        if let best = theirs.max() {
+            line += String(format: ", reference %6.2f images/s, ratio ours/reference %.2f (goal >= 1.2)", best, ours.max()! / best)
+        }
+        print(line)
+    }
+} catch {
+    FileHandle.standardError.write(Data("bench-predict: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,66 @@
+"""The reference side of bench-predict: Ultralytics' `YOLO(pt).predict(image, imgsz=...)` latency and
+`YOLO(pt).val(...)` throughput, on the CPU with a fixed number of torch threads.
+
+    python predict_val_bench.py CHECKPOINT THREADS
+
+Stays alive so that the Swift side can alternate with it: reads one command per line on stdin and answers each
+with one JSON line on stdout.
+
+    predict IMGSZ ITERATIONS IMAGE [IMAGE ...]   -> per image: median ms of preprocess + inference + postprocess (the
+                                                    results' speed dict), each stage's median, and the median wall
+                                                    and CPU (all threads) ms around predict()
+    val DATA_YAML IMGSZ BATCH WORKERS            -> images, wall seconds of model.val(), its speed dict (ms per image)
+"""
+import json
+import statistics
+import sys
+import time
+
+
+def main():
+    checkpoint, threads = sys.argv[1], int(sys.argv[2])
+    import cv2
+    import torch
+    from ultralytics import YOLO
+    from ultralytics.utils import LOGGER
+
+    torch.set_num_threads(threads)
+    LOGGER.setLevel("ERROR")  # keep stdout to the JSON lines
+    model = YOLO(checkpoint)
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "predict":
+            imgsz, iterations, paths = int(words[1]), int(words[2]), words[3:]
+            out = {}
+            for path in paths:
+                image = cv2.imread(path)  # decoded once: both sides time predict on a decoded image
+                for _ in range(3):  # warm-up (the first call builds the predictor and fuses the model)
+                    model.predict(image, imgsz=imgsz, device="cpu", verbose=False)
+                speeds, walls, cpus = [], [], []
+                for _ in range(iterations):
+                    start, cpu = time.perf_counter(), time.process_time()
+                    r = model.predict(image, imgsz=imgsz, device="cpu", verbose=False)[0]
+                    walls.append(1000 * (time.perf_counter() - start))
+                    cpus.append(1000 * (time.process_time() - cpu))
+                    speeds.append(r.speed)
+                out[path] = {"stages_ms": statistics.median(sum(s.values()) for s in speeds),
+                             "wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus),
+                             "boxes": len(r.boxes),
+                             "speed": {k: statistics.median(s[k] for s in speeds) for k in speeds[0]}}
+            print(json.dumps(out), flush=True)
+        elif words[0] == "val":
+            data, imgsz, batch, workers = words[1], int(words[2]), int(words[3]), int(words[4])
+            start = time.perf_counter()
+            m = model.val(data=data, imgsz=imgsz, batch=batch, workers=workers, plots=False, device="cpu",
+                          verbose=False, save_json=False, project="/tmp/swift-yolo-bench-predict-ref", name="val",
+                          exist_ok=True)
+            seconds = time.perf_counter() - start
+            print(json.dumps({"seconds": seconds, "speed": m.speed, "mAP50-95": float(m.box.map)}), flush=True)
+        else:
+            print(json.dumps({"error": f"unknown command {words[0]}"}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
