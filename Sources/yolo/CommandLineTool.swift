@@ -6,7 +6,7 @@ import YOLO
 /// Parses `[TASK] MODE key=value ...` and runs the mode; returns the exit status.
 enum CommandLineTool {
     static let tasks: Set<String> = ["detect", "segment", "pose", "classify", "obb"]
-    static let modes = ["train", "val", "predict", "export", "info", "checks", "version", "cfg", "help"]
+    static let modes = ["train", "val", "predict", "export", "benchmark", "info", "checks", "version", "cfg", "help"]
     static let version = "0.1.0"
 
     static func run(_ words: [String]) -> Int32 {
@@ -30,6 +30,7 @@ enum CommandLineTool {
             case "val": try Modes.val(try config(rest, mode: mode))
             case "predict": try Modes.predict(try config(rest, mode: mode))
             case "export": try Modes.export(try config(rest, mode: mode))
+            case "benchmark": try Modes.benchmark(try config(rest, mode: mode))
             case "info": try Modes.info(try config(rest, mode: mode))
             default:
                 let close = modes.filter { $0.hasPrefix(String(mode.prefix(2))) }
@@ -46,17 +47,7 @@ enum CommandLineTool {
 
     /// Defaults, then `cfg=file.yaml`, then the words.
     static func config(_ words: [String], mode: String) throws -> Config {
-        let overrides = try Config.parse(words: words)
-        var merged: [String: ConfigValue] = [:]
-        if let cfg = overrides["cfg"]?.string {
-            guard let text = try? String(contentsOfFile: cfg, encoding: .utf8), case .dict(let entries) = try ConfigValue(yaml: text) else {
-                throw ConfigError("cfg=\(cfg): cannot read it as a YAML mapping")
-            }
-            for (k, v) in entries { if let key = k.string { merged[key] = v } }
-        }
-        for (k, v) in overrides where k != "cfg" { merged[k] = v }
-        merged["mode"] = .string(mode)
-        return try Config(merged)
+        try Config.resolved(try Config.parse(words: words), mode: mode)
     }
 
     static func fail(_ message: String, usage: Bool = false) -> Int32 {

@@ -22,6 +22,10 @@ public final class Trainer {
     public var log: (String) -> Void = { print($0) }
     /// Stops after this many epochs as an interruption would (for tests of resume).
     var stopAfterEpochs: Int?
+    /// Closures run at the reference's callback points (the TensorBoard logger comes first); see `TrainingEvent`.
+    public var callbacks = TrainingCallbacks()
+    /// Where the run is, for callbacks.
+    public internal(set) var progress = TrainingProgress()
     let resumeState: TrainingState?
     let resumeRun: RunDirectory?
 
@@ -38,6 +42,7 @@ public final class Trainer {
             resumeState = nil
             resumeRun = nil
         }
+        TensorBoardLogger().install(on: &callbacks)
     }
 
     /// The checkpoint to resume from: `resume=path`, or `resume=True` with `model=last.pt`, or the newest
@@ -197,12 +202,16 @@ public final class Trainer {
         var completed = startEpoch
         var interrupted = false
         try optimizer.zeroGrad()
+        (progress.run, progress.batchesPerEpoch, progress.bestFitness) = (run, batches, bestFitness)
+        try callbacks.run(.onTrainStart, self)
 
         var epoch = startEpoch
         while true {
             for (g, group) in optimizer.groups.enumerated() where g < 3 {
                 group.lr = choice.lr * schedule.factor(epoch: epoch)
             }
+            (progress.epoch, progress.epochs) = (epoch, epochs)
+            try callbacks.run(.onTrainEpochStart, self)
             model.train()
             if train.mosaicClosed(inEpoch: epoch) && !train.mosaicClosed(inEpoch: epoch - 1) { log("Closing dataloader mosaic") }
             log(Trainer.progressHeader)
@@ -233,6 +242,9 @@ public final class Trainer {
                 bar.description = Trainer.progressLine(epoch: epoch, of: epochs, losses: meanLoss,
                                                        instances: batch.targets.size(0), size: batch.shape.width)
                 bar.update()
+                (progress.batch, progress.losses) = (i, meanLoss)
+                try callbacks.run(.onTrainBatchEnd, self)
+                if progress.stop { break }  // a callback's stop: this epoch is still validated and saved
                 if Interruption.requested { interrupted = true; break }
                 if timeUp { break }
             }
@@ -247,12 +259,14 @@ public final class Trainer {
                 break
             }
             let learningRates = optimizer.groups.prefix(3).map(\.lr)
+            progress.learningRates = learningRates
+            try callbacks.run(.onTrainEpochEnd, self)
 
             // Validation of the EMA weights, the fitness that picks best.pt, and the epoch's row.
             let finalEpoch = epoch + 1 >= epochs
             var metrics: [(String, Double)] = []
             var fitness: Double?
-            if config.bool("val") || finalEpoch || timeUp {
+            if config.bool("val") || finalEpoch || timeUp || progress.stop {
                 let output = try validator.run(ema.model, loss: criterion)
                 for line in validator.table(output.results, perClass: false) { log(line) }
                 fitness = output.fitness
@@ -271,7 +285,14 @@ public final class Trainer {
             if let period = config.int("save_period"), period > 0, (epoch + 1) % period == 0 {
                 try FileManager.default.copyReplacing(run.lastWeights, with: run.weights.appendingPathComponent("epoch\(epoch + 1).pt"))
             }
+            try callbacks.run(.onModelSave, self)
             completed = epoch + 1
+            (progress.metrics, progress.fitness, progress.bestFitness) = (metrics, fitness, bestFitness)
+            try callbacks.run(.onFitEpochEnd, self)
+            if progress.stop {
+                log("Stopping training: a callback asked to stop after epoch \(epoch + 1).")
+                break
+            }
             if let fitness, stopper.stop(epoch: epoch + 1, fitness: fitness) {
                 log("Stopping training early: no improvement in the last \(stopper.patience) epochs. Best results at epoch \(stopper.bestEpoch).")
                 break
@@ -310,8 +331,13 @@ public final class Trainer {
                 try? ValidationPlots.write(results: output.results, confusion: output.confusion, to: run.url)
             }
             finalMetrics = output.results
+            // As the reference: the best weights' metrics reach the loggers one step past the last epoch.
+            progress.metrics = output.results.resultsDictionary.prefix(4).map { ($0.key, $0.value) }
+            (progress.epoch, progress.isFinalValidation) = (completed, true)
+            try callbacks.run(.onFitEpochEnd, self)
         }
         if config.bool("plots") { try? ResultsPlot.write(csv: run.resultsCSV) }
+        try callbacks.run(.onTrainEnd, self)
         log("Results saved to \(run.url.path)")
         return TrainResult(run: run, epochsCompleted: completed, bestFitness: bestFitness, metrics: finalMetrics, interrupted: false)
     }

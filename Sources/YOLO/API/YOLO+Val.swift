@@ -1,0 +1,67 @@
+import Foundation
+import Torch
+
+extension YOLO {
+    /// Validates on `data` (by default the dataset the checkpoint was trained on) as the reference's `model.val()`:
+    /// prints its table and speed line, writes `metrics.json` into `runs/detect/val*`, and returns what it measured.
+    ///
+    ///     let metrics = try model.val(data: "coco8.yaml", imgsz: 640)
+    ///     print(metrics.box.map, metrics.box.map50, metrics.speed.inference)
+    @discardableResult
+    public func val(
+        data: String? = nil, imgsz: Int? = nil, batch: Int? = nil, conf: Double? = nil, iou: Double? = nil,
+        split: String? = nil, overrides: [String: ConfigValue] = [:]
+    ) throws -> ValidationOutput {
+        let arguments: [String: ConfigValue?] = [
+            "data": .given(data), "imgsz": .given(imgsz), "batch": .given(batch), "conf": .given(conf),
+            "iou": .given(iou), "split": .given(split),
+        ]
+        return try val(Config.api("val", model: path, arguments, overrides: overrides))
+    }
+
+    /// Validates this model with every setting in `config` (what `yolo val` runs; its `model` is not reloaded).
+    @discardableResult
+    public func val(_ config: Config) throws -> ValidationOutput {
+        var config = config
+        if config["conf"] == .null { try config.set("conf", .double(0.001)) }
+        if config.string("data") == nil, let data = YOLO.trainingData(of: config.string("model") ?? path) {
+            try config.set("data", .string(data))
+        }
+        // The run folder first: the batch plots and predictions.json are written during the pass.
+        let run = try RunDirectory.create(mode: "val", project: config.string("project"), name: config.string("name"),
+                                          existOK: config.bool("exist_ok"))
+        try? FileManager.default.removeItem(at: run.weights)
+        let validator = try Validator.forDataset(
+            config, names: names, stride: Int(model.strides.max() ?? 32), folder: run.url)
+        validator.log = log
+        let output = try validator.run(model)
+        log(Validator.header)
+        let table = validator.table(output.results, perClass: config.bool("verbose"))
+        for line in table { log(line) }
+        log(Validator.speedLine(output))
+        if validator.files?.saveJSON == true, !(validator.files?.records.isEmpty ?? true) {
+            log("Saving \(run.url.appendingPathComponent("predictions.json").path)...")
+        }
+        try Validator.metricsJSON(output).write(to: run.url.appendingPathComponent("metrics.json"))
+        if config.bool("plots") {
+            try? RunReport.gather(folder: run.url, title: "Validation: \(run.url.lastPathComponent)", results: output.results,
+                                  confusion: output.confusion, table: [Validator.header] + table)
+                .write(to: run.url.appendingPathComponent("report.html"))
+        }
+        log("Results saved to \(run.url.path)")
+        return output
+    }
+
+    /// The `data` a checkpoint was trained on (the reference's `val` falls back to it).
+    public static func trainingData(of path: String) -> String? {
+        if let ours = try? Serialization.load(from: path), case .dict(let args)? = ours["train_args"] {
+            return args.first { $0.0 == "data" }?.1.string
+        }
+        return (try? ReferenceCheckpoint.load(contentsOf: path))?.metadata["train_args"]?["data"]?.string
+    }
+}
+
+extension ValidationOutput {
+    /// The box metrics, as the reference's `metrics.box` (`.map`, `.map50`, `.precision`, ...).
+    public var box: DetectionResults { results }
+}

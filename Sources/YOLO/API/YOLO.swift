@@ -1,0 +1,76 @@
+import Foundation
+import Torch
+
+/// The entry point, as the reference's `YOLO(...)`: a model from a YAML or a checkpoint, and the modes.
+///
+///     let model = try YOLO("yolov8n.pt")                       // the reference's checkpoint, or ours
+///     try model.train(data: "coco8.yaml", epochs: 3, imgsz: 640)  // then `model` holds the best weights
+///     let metrics = try model.val()                            // metrics.box.map, metrics.box.map50, ...
+///     let results = try model.predict("bus.jpg", conf: 0.25)   // [Results]
+///     let onnx = try model.export(format: .onnx)               // the file written
+///     let fresh = try YOLO("yolov8s.yaml", nc: 3)              // a new model for 3 classes
+public final class YOLO {
+    /// The network (after `train`, the best weights of that run).
+    public private(set) var model: DetectionModel
+    /// What the model was loaded from: the YAML or checkpoint path given, or after `train` the run's `best.pt`.
+    public private(set) var path: String
+    /// Callbacks that each `train` registers on its trainer (see `addCallback`).
+    public private(set) var callbacks = TrainingCallbacks()
+    /// Where the modes print their lines (`{ _ in }` silences them).
+    public var log: (String) -> Void = { print($0) }
+
+    /// Loads `path`: a model YAML (built-in names such as `yolov8n.yaml` work anywhere) or a `.pt` checkpoint.
+    public init(_ path: String, nc: Int? = nil) throws {
+        self.path = path
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        if ext == "yaml" || ext == "yml" {
+            model = try DetectionModel(spec: ModelSpec(contentsOf: path, nc: nc))
+        } else {
+            let loaded = try DetectionModel.load(contentsOf: path)
+            if let nc, nc != loaded.classCount {
+                // A new model for a different class count takes every trained tensor whose shape still fits.
+                let fresh = try DetectionModel(spec: ModelSpec(tree: loaded.spec.tree, nc: nc, source: path))
+                let shapes = Dictionary(uniqueKeysWithValues: fresh.stateDict().map { ($0.0, $0.1.shape) })
+                try fresh.loadStateDict(loaded.stateDict().filter { shapes[$0.0] == $0.1.shape }, strict: false)
+                model = fresh
+            } else {
+                model = loaded
+            }
+        }
+    }
+
+    public var names: [Int: String] { model.names }
+
+    /// The reference's summary: layers, parameters, gradients, GFLOPs at 640.
+    public func info() throws -> ModelInfo { try model.info() }
+
+    /// Decoded predictions for a batch of RGB images in [0, 1] (NCHW): boxes as centre x, y, width, height in
+    /// input pixels, then class probabilities.
+    public func callAsFunction(_ images: Tensor) throws -> Tensor {
+        try withNoGrad { try model(images) }
+    }
+
+    /// Folds batch norms into convolutions for faster inference.
+    public func fuse() throws { try model.fuse() }
+
+    /// Saves the model as a checkpoint.
+    public func save(to path: String) throws { try model.save(to: path) }
+
+    /// Runs `handler` at `event` of every later `train` (the reference's `add_callback`).
+    ///
+    ///     model.addCallback(.onFitEpochEnd) { trainer in
+    ///         if (trainer.fitness ?? 0) > 0.5 { trainer.stop = true }
+    ///     }
+    public func addCallback(_ event: TrainingEvent, _ handler: @escaping TrainingCallbacks.Handler) {
+        callbacks.add(event, handler)
+    }
+
+    /// Forgets the callbacks added for `event`, or all of them.
+    public func clearCallbacks(_ event: TrainingEvent? = nil) { callbacks.clear(event) }
+
+    /// Replaces the model by the one in `checkpoint` (after training).
+    func reload(_ checkpoint: String) throws {
+        model = try DetectionModel.load(contentsOf: checkpoint)
+        path = checkpoint
+    }
+}
