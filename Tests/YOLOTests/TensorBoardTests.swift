@@ -58,6 +58,8 @@ final class TensorBoardTests: XCTestCase {
         let name = writer.url.lastPathComponent
         XCTAssertTrue(name.hasPrefix("events.out.tfevents.1700000000."), name)
         XCTAssertTrue(name.hasSuffix(".\(ProcessInfo.processInfo.processIdentifier).0"), name)
+        let second = try TensorBoardWriter(folder: folder, now: Date(timeIntervalSince1970: 1_700_000_000))
+        XCTAssertEqual(second.url.lastPathComponent, String(name.dropLast()) + "1", "a second writer never truncates the first")
 
         let events = try TensorBoardEvents(contentsOf: writer.url)
         XCTAssertEqual(events.fileVersion, "brain.Event:2")

@@ -21,9 +21,12 @@ public final class TensorBoardWriter {
     public init(folder: URL, now: Date = Date()) throws {
         var host = [CChar](repeating: 0, count: 256)
         let hostName = gethostname(&host, host.count) == 0 ? String(cString: host) : "localhost"
-        let name = String(format: "events.out.tfevents.%010d.", Int(now.timeIntervalSince1970))
-            + "\(hostName).\(ProcessInfo.processInfo.processIdentifier).0"
-        url = folder.appendingPathComponent(name)
+        let stem = String(format: "events.out.tfevents.%010d.", Int(now.timeIntervalSince1970))
+            + "\(hostName).\(ProcessInfo.processInfo.processIdentifier)."
+        // The last number tells apart writers of one process in one second (torch counts them the same way).
+        var uid = 0
+        while FileManager.default.fileExists(atPath: folder.appendingPathComponent(stem + "\(uid)").path) { uid += 1 }
+        url = folder.appendingPathComponent(stem + "\(uid)")
         guard FileManager.default.createFile(atPath: url.path, contents: nil),
               let handle = FileHandle(forWritingAtPath: url.path) else {
             throw ReportError("cannot create \(url.path)")
