@@ -118,6 +118,14 @@ final class APITests: XCTestCase {
         let final = try XCTUnwrap(result.metrics)
         XCTAssertEqual(Double(try XCTUnwrap(events.values("metrics/mAP50-95(B)")[table.rows.count + 1])), final.map, accuracy: 1e-6)
         XCTAssertNil(events.values("val/box_loss")[table.rows.count + 1])
+
+        // TensorBoard itself sees every column of results.csv at each epoch's step (skips without its Python).
+        guard let python = try? TensorBoardTests.tensorBoardPython(file: file, line: line) else { return }
+        let read = try TensorBoardTests.readWithTensorBoard(result.run.url, python: python)
+        for column in ResultsCSV.detectionColumns {
+            let steps = (read[column] ?? []).map { Int($0[0]) }.filter { $0 <= table.rows.count }
+            XCTAssertEqual(steps, Array(1...table.rows.count), column, file: file, line: line)
+        }
     }
 
     func testACallbackStopsTrainingAfterTheCurrentBatchAndTheEpochIsStillSaved() throws {

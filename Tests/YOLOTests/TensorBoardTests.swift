@@ -72,7 +72,7 @@ final class TensorBoardTests: XCTestCase {
 
     /// TensorBoard's own `EventAccumulator` reads the file, including one whose last record a crash cut short.
     func testTensorBoardReadsOurFile() throws {
-        let python = try tensorBoardPython()
+        let python = try TensorBoardTests.tensorBoardPython()
         let writer = try TensorBoardWriter(folder: folder)
         for epoch in 1...3 {
             try writer.add([("train/box_loss", 2.0 / Double(epoch)), ("metrics/mAP50-95(B)", 0.1 * Double(epoch))], step: epoch)
@@ -82,6 +82,16 @@ final class TensorBoardTests: XCTestCase {
         try handle.write(contentsOf: TFRecord.frame(Data(repeating: 7, count: 40)).prefix(30))  // a cut record
         try handle.close()
 
+        let scalars = try TensorBoardTests.readWithTensorBoard(folder, python: python)
+        XCTAssertEqual(Set(scalars.keys), ["train/box_loss", "metrics/mAP50-95(B)"])
+        XCTAssertEqual(scalars["train/box_loss"]?.map { $0[0] }, [1, 2, 3])
+        for (got, want) in zip(scalars["train/box_loss"] ?? [], [2.0, 1.0, 2.0 / 3]) { XCTAssertEqual(got[1], want, accuracy: 1e-6) }
+        for (got, want) in zip(scalars["metrics/mAP50-95(B)"] ?? [], [0.1, 0.2, 0.3]) { XCTAssertEqual(got[1], want, accuracy: 1e-6) }
+    }
+
+    /// Every scalar tag of the event files in `folder` with its [step, value] pairs, as TensorBoard's
+    /// `EventAccumulator` reads them.
+    static func readWithTensorBoard(_ folder: URL, python: String) throws -> [String: [[Double]]] {
         let script = """
             import json, sys
             from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -98,16 +108,12 @@ final class TensorBoardTests: XCTestCase {
         let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0, errors)
-        let scalars = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: [[Double]]], errors)
-        XCTAssertEqual(Set(scalars.keys), ["train/box_loss", "metrics/mAP50-95(B)"])
-        XCTAssertEqual(scalars["train/box_loss"]?.map { $0[0] }, [1, 2, 3])
-        for (got, want) in zip(scalars["train/box_loss"] ?? [], [2.0, 1.0, 2.0 / 3]) { XCTAssertEqual(got[1], want, accuracy: 1e-6) }
-        for (got, want) in zip(scalars["metrics/mAP50-95(B)"] ?? [], [0.1, 0.2, 0.3]) { XCTAssertEqual(got[1], want, accuracy: 1e-6) }
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: [[Double]]], errors)
     }
 
     /// $TENSORBOARD_PYTHON, else `.venv-onnx/bin/python` (`.ci/run` installs tensorboard there), when it can import
     /// tensorboard; skips otherwise, and fails under CI.
-    func tensorBoardPython(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    static func tensorBoardPython(file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let environment = ProcessInfo.processInfo.environment
         let candidates: [String?] = [environment["TENSORBOARD_PYTHON"], Fixtures.packageRoot.appendingPathComponent(".venv-onnx/bin/python").path]
         for python in candidates.compactMap({ $0 }) where FileManager.default.isExecutableFile(atPath: python) {
