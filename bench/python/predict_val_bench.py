@@ -25,6 +25,11 @@ def main():
     from ultralytics.utils import LOGGER
 
     torch.set_num_threads(threads)
+    # Its select_device() (run by every predict setup and val) resets torch to min(8, cores - 1) threads: pin it to
+    # the same count as ours, or a 2-core machine would compare our 2 threads with its 1.
+    import ultralytics.utils.torch_utils as torch_utils
+
+    torch_utils.NUM_THREADS = threads
     LOGGER.setLevel("ERROR")  # keep stdout to the JSON lines
     model = YOLO(checkpoint)
     for line in sys.stdin:
@@ -45,6 +50,7 @@ def main():
                     walls.append(1000 * (time.perf_counter() - start))
                     cpus.append(1000 * (time.process_time() - cpu))
                     speeds.append(r.speed)
+                assert torch.get_num_threads() == threads, torch.get_num_threads()
                 out[path] = {"stages_ms": statistics.median(sum(s.values()) for s in speeds),
                              "wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus),
                              "boxes": len(r.boxes),
@@ -57,6 +63,7 @@ def main():
                           verbose=False, save_json=False, project="/tmp/swift-yolo-bench-predict-ref", name="val",
                           exist_ok=True)
             seconds = time.perf_counter() - start
+            assert torch.get_num_threads() == threads, torch.get_num_threads()
             print(json.dumps({"seconds": seconds, "speed": m.speed, "mAP50-95": float(m.box.map)}), flush=True)
         else:
             print(json.dumps({"error": f"unknown command {words[0]}"}), flush=True)
