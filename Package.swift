@@ -63,6 +63,7 @@ let package = Package(
         .executableTarget(name: "bench-torch", dependencies: ["Torch"], path: "bench/Sources/bench-torch"),
         .executableTarget(name: "bench-loader", dependencies: ["YOLO", "Torch", "Vision"], path: "bench/Sources/bench-loader"),
         .executableTarget(name: "bench-predict", dependencies: ["YOLO", "Torch", "Vision"], path: "bench/Sources/bench-predict"),
+        .executableTarget(name: "bench-train", dependencies: ["YOLO", "Torch"], path: "bench/Sources/bench-train"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Torch"]),
         .testTarget(name: "YOLOTests", dependencies: ["YOLO", "Torch", "Vision"]),

@@ -1,0 +1,160 @@
+// bench-train: training images per second, ours (the Trainer, in this process) and the reference's (Ultralytics'
+// trainer, run by bench/python/train_bench.py), side by side: yolov8n.yaml from scratch, batch 16, the default
+// augmentations, one epoch on coco8's 4 training images repeated to 128 (8 batches), CPU. Each side is timed from
+// the end of its warm-up batches to the end of the epoch (data loading, forward, backward, optimizer and EMA
+// included; dataset scan and validation not). Also prints each side's first-epoch mean losses (box, cls, dfl).
+//
+//   swift build -c release --scratch-path .build-bench-train --product bench-train &&
+//       .build-bench-train/release/bench-train [--imgsz 320,640] [--modes defaults,equal] [--threads N] [--batch 16]
+//       [--copies 32] [--warmup 2] [--rounds 1] [--python PATH] [--swift-only]
+//   (or `make bench-train`)
+//
+// Modes: `defaults` runs each side as it runs itself (ours: torch threads = cores, as the CLI sets them, and data
+// worker threads; the reference on CPU: min(8, cores - 1) torch threads and no worker processes); `equal` sets
+// both sides' torch threads to --threads (default: cores). Rounds alternate which side goes first, and each side's
+// best round counts.
+import Foundation
+import Torch
+import YOLO
+
+let arguments = CommandLine.arguments
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
+let cores = ProcessInfo.processInfo.activeProcessorCount
+let sizes = (option("--imgsz") ?? "320,640").split(separator: ",").compactMap { Int($0) }
+let modes = (option("--modes") ?? "defaults,equal").split(separator: ",").map(String.init)
+let equalThreads = Int(option("--threads") ?? "") ?? cores
+let batchSize = Int(option("--batch") ?? "") ?? 16
+let copies = Int(option("--copies") ?? "") ?? 32
+let warmup = max(1, Int(option("--warmup") ?? "") ?? 2)
+let rounds = max(1, Int(option("--rounds") ?? "") ?? 1)
+let swiftOnly = arguments.contains("--swift-only")
+let python = option("--python") ?? "/work/.venv-ultralytics/bin/python"
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+let coco8 =
+    option("--coco8") ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/datasets/coco8").path
+let script = packageRoot.appendingPathComponent("bench/python/train_bench.py").path
+let work = FileManager.default.temporaryDirectory.appendingPathComponent("swift-yolo-bench-train-\(getpid())").path
+
+struct SideResult {
+    var imagesPerSecond: Double
+    var losses: [Double]
+    var threads: Int
+    var workers: Int
+}
+
+/// coco8's training images and labels copied `copies` times each (label caches land here, not in the shared
+/// dataset; copies, as our image listing does not follow symbolic links), its 4 validation images, and a YAML naming coco8's 80 classes.
+func makeDataset() throws -> String {
+    let fm = FileManager.default
+    for sub in ["images/train", "labels/train", "images/val", "labels/val"] {
+        try fm.createDirectory(atPath: "\(work)/data/\(sub)", withIntermediateDirectories: true)
+    }
+    for split in ["train", "val"] {
+        let images = try fm.contentsOfDirectory(atPath: "\(coco8)/images/\(split)").filter { $0.hasSuffix(".jpg") }
+        guard !images.isEmpty else { throw DataError("no coco8 images in \(coco8)/images/\(split)") }
+        for image in images.sorted() {
+            let stem = String(image.dropLast(4))
+            for copy in 0..<(split == "train" ? copies : 1) {
+                try fm.copyItem(
+                    atPath: "\(coco8)/images/\(split)/\(image)", toPath: "\(work)/data/images/\(split)/\(stem)_\(copy).jpg")
+                try fm.copyItem(
+                    atPath: "\(coco8)/labels/\(split)/\(stem).txt", toPath: "\(work)/data/labels/\(split)/\(stem)_\(copy).txt")
+            }
+        }
+    }
+    let names = try DatasetSpec(contentsOf: "\(coco8).yaml").names
+    let yaml = "path: \(work)/data\ntrain: images/train\nval: images/val\nnames:\n"
+        + names.enumerated().map { "  \($0.offset): \($0.element)\n" }.joined()
+    try yaml.write(toFile: "\(work)/data.yaml", atomically: true, encoding: .utf8)
+    return "\(work)/data.yaml"
+}
+
+/// Our Trainer for one epoch, timed by an on_train_batch_end callback (as the reference side is).
+func measureSwift(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
+    Runtime.threads = threads
+    let trainer = try Trainer(Config([
+        "data": .string(yaml), "model": .string("yolov8n.yaml"), "epochs": .int(1), "imgsz": .int(imgsz),
+        "batch": .int(batchSize), "val": .bool(false), "plots": .bool(false), "project": .string("\(work)/runs"),
+        "name": .string("swift"), "exist_ok": .bool(true), "seed": .int(0),
+    ]))
+    trainer.log = { _ in }
+    var marks: [UInt64] = []
+    trainer.callbacks.add(.onTrainBatchEnd) { _ in marks.append(DispatchTime.now().uptimeNanoseconds) }
+    let result = try trainer.train()
+    let timed = marks.dropFirst(warmup - 1)
+    let seconds = Double(timed.last! - timed.first!) / 1e9
+    let table = try ResultsCSV(url: result.run.resultsCSV).read()
+    let losses = ["train/box_loss", "train/cls_loss", "train/dfl_loss"].map { table.column($0)?.first ?? .nan }
+    let workers = min(Config().int("workers") ?? 8, cores)  // what the loader uses: the default, capped at the cores
+    return SideResult(imagesPerSecond: Double(batchSize * (timed.count - 1)) / seconds, losses: losses,
+                       threads: Runtime.threads, workers: workers)
+}
+
+/// The reference's trainer, through train_bench.py (threads 0: its own choice).
+func measurePython(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [script, yaml, "\(imgsz)", "\(batchSize)", "\(warmup)", "\(threads)", "\(work)/runs"]
+    process.currentDirectoryURL = URL(fileURLWithPath: work)
+    let out = Pipe()
+    process.standardOutput = out
+    let errors = "\(work)/reference-stderr.log"
+    FileManager.default.createFile(atPath: errors, contents: nil)
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+    guard process.terminationStatus == 0,
+        let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        let rate = json["images_per_second"] as? Double
+    else {
+        let tail = ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "").suffix(3000)
+        throw DataError("the reference side failed (\(python) \(script)):\n\(tail)")
+    }
+    return SideResult(imagesPerSecond: rate, losses: (json["losses"] as? [Double]) ?? [],
+                       threads: json["threads"] as? Int ?? -1, workers: json["workers"] as? Int ?? -1)
+}
+
+func loadAverage() -> String {
+    ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3)
+        .joined(separator: " ")
+}
+
+func describe(_ m: SideResult) -> String {
+    String(format: "%6.2f images/s (%d torch threads, %d data workers)", m.imagesPerSecond, m.threads, m.workers)
+}
+
+do {
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    let yaml = try makeDataset()
+    print("bench-train: yolov8n.yaml from scratch, batch \(batchSize), \(copies * 4) images (coco8 train x\(copies)), "
+        + "1 epoch timed after \(warmup) warm-up batches, \(rounds) round(s), \(cores) cores, load average \(loadAverage())")
+    for mode in modes {
+        for imgsz in sizes {
+            let ourThreads = mode == "equal" ? equalThreads : cores
+            let theirThreads = mode == "equal" ? equalThreads : 0
+            var ours: [SideResult] = [], theirs: [SideResult] = []
+            for round in 0..<rounds {  // alternate which side goes first
+                if round % 2 == 1, !swiftOnly { theirs.append(try measurePython(yaml: yaml, imgsz: imgsz, threads: theirThreads)) }
+                ours.append(try measureSwift(yaml: yaml, imgsz: imgsz, threads: ourThreads))
+                if round % 2 == 0, !swiftOnly { theirs.append(try measurePython(yaml: yaml, imgsz: imgsz, threads: theirThreads)) }
+            }
+            let a = ours.max { $0.imagesPerSecond < $1.imagesPerSecond }!
+            print("imgsz \(imgsz), \(mode == "equal" ? "equal threads" : "each side's defaults"):")
+            print("  swift-yolo  " + describe(a) + "  losses " + a.losses.map { String(format: "%.4f", $0) }.joined(separator: " "))
+            guard let b = theirs.max(by: { $0.imagesPerSecond < $1.imagesPerSecond }) else { continue }
+            print("  reference   " + describe(b) + "  losses " + b.losses.map { String(format: "%.4f", $0) }.joined(separator: " "))
+            let goal = mode == "equal" ? 1.1 : 1.3
+            let differences = zip(a.losses, b.losses).map { String(format: "%+.1f%%", 100 * ($0 - $1) / $1) }
+            print(String(format: "  ratio %.2fx (goal >= %.1f); ", a.imagesPerSecond / b.imagesPerSecond, goal)
+                + "loss differences box/cls/dfl \(differences.joined(separator: " ")) (goal within 5%); load \(loadAverage())")
+        }
+    }
+} catch {
+    FileHandle.standardError.write(Data("bench-train: \(error)\n".utf8))
+    exit(1)
+}
