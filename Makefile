@@ -1,5 +1,5 @@
 # The two commands a user needs: `make run` (install, build, run the main job) and `make test`.
-.PHONY: setup run test bench
+.PHONY: setup run test bench bench-train
 
 setup:
 	@scripts/setup.sh
@@ -17,6 +17,13 @@ bench:
 	@scripts/setup.sh test
 	swift build -c release --product bench-torch
 	.build/release/bench-torch
+
+# Training images/s, ours and the reference's, at each side's default threads and at equal threads (see
+# bench/Sources/bench-train). ARGS passes options, e.g. make bench-train ARGS="--imgsz 320 --rounds 2".
+bench-train:
+	@scripts/setup.sh test
+	swift build -c release --scratch-path .build-bench-train --product bench-train
+	.build-bench-train/release/bench-train $(ARGS)
 
 # predict latency (bus.jpg, zidane.jpg) and val images/s, ours and the reference's at equal torch threads (see
 # bench/Sources/bench-predict). ARGS passes options, e.g. make bench-predict ARGS="--rounds 2 --iterations 5".
