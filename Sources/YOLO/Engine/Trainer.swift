@@ -264,7 +264,8 @@ public final class Trainer {
 
             // Validation of the EMA weights, the fitness that picks best.pt, and the epoch's row.
             let finalEpoch = epoch + 1 >= epochs
-            var metrics: [(String, Double)] = []
+            // An epoch without validation logs zeros, as the reference's initial metrics: every row has the same columns.
+            var metrics: [(String, Double)] = ResultsCSV.detectionColumns[3..<10].map { ($0, 0) }
             var fitness: Double?
             if config.bool("val") || finalEpoch || timeUp || progress.stop {
                 let output = try validator.run(ema.model, loss: criterion)
