@@ -228,6 +228,9 @@ public final class Trainer {
                         if choice.name.lowercased() == "sgd" { try group.set(.momentum, schedule.warmupMomentum(ni)) }
                     }
                 }
+                if ni < 3, config.bool("plots") {  // the reference's first three training batches, as pictures
+                    try? BatchPlot.save(batch, names: spec.names, to: run.url.appendingPathComponent("train_batch\(ni).jpg").path)
+                }
                 let loss = try criterion(model.forwardRaw(batch.normalizedImages()), targets: batch.targets)
                 try loss.total.backward()
                 meanLoss = zip(meanLoss, loss.items).map { ($0 * Double(i) + $1) / Double(i + 1) }
@@ -318,6 +321,7 @@ public final class Trainer {
         }
         log("\n\(completed - startEpoch) epochs completed in \(String(format: "%.3f", Date().timeIntervalSince(trainStart) / 3600)) hours.")
         var finalMetrics: DetectionResults?
+        var finalReport: (confusion: ConfusionMatrix?, table: [String]) = (nil, [])
         for url in [run.lastWeights, run.bestWeights] where FileManager.default.fileExists(atPath: url.path) {
             try TrainingState.strip(url)
             log("Optimizer stripped from \(url.path)")
@@ -325,19 +329,27 @@ public final class Trainer {
         if FileManager.default.fileExists(atPath: run.bestWeights.path), config.bool("val") {
             log("\nValidating \(run.bestWeights.path)...")
             let best = try DetectionModel.load(contentsOf: run.bestWeights.path)
+            if config.bool("plots") {  // val_batch pictures, curves and confusion matrices into the run folder
+                validator.files = ValidationFiles(folder: run.url, plots: true, saveJSON: false,
+                                                  classMap: [], names: spec.names)
+            }
             let output = try validator.run(best)
             log(Validator.header)
-            for line in validator.table(output.results, perClass: true) { log(line) }
-            if config.bool("plots") {
-                try? ValidationPlots.write(results: output.results, confusion: output.confusion, to: run.url)
-            }
+            let table = validator.table(output.results, perClass: true)
+            for line in table { log(line) }
+            finalReport = (output.confusion, [Validator.header] + table)
             finalMetrics = output.results
             // As the reference: the best weights' metrics reach the loggers one step past the last epoch.
             progress.metrics = output.results.resultsDictionary.prefix(4).map { ($0.key, $0.value) }
             (progress.epoch, progress.isFinalValidation) = (completed, true)
             try callbacks.run(.onFitEpochEnd, self)
         }
-        if config.bool("plots") { try? ResultsPlot.write(csv: run.resultsCSV) }
+        if config.bool("plots") {
+            try? ResultsPlot.write(csv: run.resultsCSV)
+            try? RunReport.gather(folder: run.url, title: "Training: \(run.url.lastPathComponent)", results: finalMetrics,
+                                  confusion: finalReport.confusion, table: finalReport.table)
+                .write(to: run.url.appendingPathComponent("report.html"))
+        }
         try callbacks.run(.onTrainEnd, self)
         log("Results saved to \(run.url.path)")
         return TrainResult(run: run, epochsCompleted: completed, bestFitness: bestFitness, metrics: finalMetrics, interrupted: false)
