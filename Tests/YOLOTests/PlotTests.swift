@@ -88,6 +88,14 @@ final class PlotTests: XCTestCase {
         XCTAssertTrue(svg.document.contains(#"transform="rotate(-90 100 100)""#), svg.document)
     }
 
+    func testSVGNumbersAreShort() throws {
+        let svg = SVGCanvas(width: 10, height: 10, background: nil)
+        try svg.circle(center: Point(-2.5, 3.07), radius: 12.0001, fill: .black)
+        try svg.circle(center: Point(-0.004, 0.996), radius: 0.05, fill: .black)
+        XCTAssertTrue(svg.document.contains(##"<circle cx="-2.5" cy="3.07" r="12" fill="#000000"/>"##), svg.document)
+        XCTAssertTrue(svg.document.contains(#"<circle cx="0" cy="1" r="0.05""#), svg.document)
+    }
+
     func testDashPatternsWalkTheLine() {
         let line = [Point(0, 0), Point(10, 0), Point(10, 10)]
         let dots = Dashes.dots(along: line, spacing: 4)
@@ -279,6 +287,26 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(bars(0).count, 1)
         XCTAssertEqual(bars(1).count, 0)
         XCTAssertEqual(bars(0)[0] / bars(2)[0], 3, accuracy: 0.01)
+    }
+
+    func testTrainingWritesLabelsAndTheFinalValidationPlots() throws {
+        let data = try BuiltInDataset.shapes(
+            seed: 7, trainImages: 4, valImages: 2, imageSize: 64, root: folder.appendingPathComponent("shapes"),
+            progress: false
+        ).path
+        let trainer = try Trainer(try Config([
+            "data": .string(data), "model": .string("yolov8n.yaml"), "imgsz": .int(64), "batch": .int(4),
+            "nbs": .int(4), "workers": .int(1), "epochs": .int(1), "project": .string(folder.appendingPathComponent("runs").path),
+            "name": .string("plots"), "optimizer": .string("SGD"),
+        ]))
+        trainer.log = { _ in }
+        let run = try trainer.train().run.url
+        let written = Set(try FileManager.default.contentsOfDirectory(atPath: run.path))
+        XCTAssertTrue(written.isSuperset(of: [
+            "labels.jpg", "results.png", "confusion_matrix.png", "confusion_matrix_normalized.png",
+        ]), "\(written)")
+        let labels = try Image(contentsOf: run.appendingPathComponent("labels.jpg").path)
+        XCTAssertEqual([labels.width, labels.height], [1600, 1600])
     }
 
     // MARK: - results.png on the canvas
