@@ -46,7 +46,8 @@ struct SideResult {
 }
 
 /// coco8's training images and labels copied `copies` times each (label caches land here, not in the shared
-/// dataset; copies, as our image listing does not follow symbolic links), its 4 validation images, and a YAML naming coco8's 80 classes.
+/// dataset; copies, as our image listing does not follow symbolic links), its 4 validation images, and a YAML
+/// naming coco8's 80 classes.
 func makeDataset() throws -> String {
     let fm = FileManager.default
     for sub in ["images/train", "labels/train", "images/val", "labels/val"] {
