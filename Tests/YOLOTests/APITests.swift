@@ -6,22 +6,7 @@ import XCTest
 @testable import YOLO
 
 /// The Swift API on the tiny built-in dataset: train (with callbacks and TensorBoard), val, predict, export.
-final class APITests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
-    func tinyDataset() throws -> String {
-        try BuiltInDataset.shapes(
-            seed: 7, trainImages: 8, valImages: 4, imageSize: 96, root: directory.appendingPathComponent("shapes"),
-            progress: false
-        ).path
-    }
-
+final class APITests: TinyDatasetTestCase {
     /// Seconds-long settings: 64 px, two batches of 4 per epoch.
     var quick: [String: ConfigValue] {
         ["nbs": 4, "plots": false, "optimizer": "SGD", "warmup_epochs": 1, "close_mosaic": 1, "exist_ok": true]

@@ -5,23 +5,7 @@ import XCTest
 @testable import YOLO
 
 /// Training end to end on tiny data: it learns, it writes the run, it resumes exactly, it stops cleanly.
-final class TrainerTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
-    /// A small generated dataset (shared by the tests of one run).
-    func tinyDataset() throws -> String {
-        try BuiltInDataset.shapes(
-            seed: 7, trainImages: 8, valImages: 4, imageSize: 96, root: directory.appendingPathComponent("shapes"),
-            progress: false
-        ).path
-    }
-
+final class TrainerTests: TinyDatasetTestCase {
     func config(_ extra: [String: ConfigValue]) throws -> Config {
         var values: [String: ConfigValue] = [
             "data": .string(try tinyDataset()), "model": .string("yolov8n.yaml"), "imgsz": .int(64), "batch": .int(4),
