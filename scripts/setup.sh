@@ -5,7 +5,7 @@
 # Usage: scripts/setup.sh [test]
 set -euo pipefail
 
-packages=(libtorch-dev libopencv-dev pkg-config)
+packages=(libtorch-dev libgloo-dev libopencv-dev pkg-config)  # libgloo-dev: headers of libtorch's Gloo (DDP)
 [ "${1:-}" = test ] && packages+=(python3-torch chromium)
 
 case "$(uname -s)" in
