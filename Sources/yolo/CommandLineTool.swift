@@ -26,7 +26,7 @@ enum CommandLineTool {
             case "version", "--version": print("swift-yolo \(version) (libtorch \(Runtime.torchVersion))")
             case "checks": print(Checks.report())
             case "cfg": print(Config().entries.map { "\($0.0): \($0.1 == .null ? "null" : $0.1.description)" }.joined(separator: "\n"))
-            case "train": try Modes.train(try config(rest, mode: mode))
+            case "train": try Modes.train(try config(rest, mode: mode), words: words)
             case "val": try Modes.val(try config(rest, mode: mode))
             case "predict": try Modes.predict(try config(rest, mode: mode))
             case "export": try Modes.export(try config(rest, mode: mode))

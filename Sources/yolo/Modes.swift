@@ -6,7 +6,11 @@ import YOLO
 /// What each mode does.
 enum Modes {
     // train, val, predict, export and benchmark are the Swift API's methods: one code path for both.
-    static func train(_ config: Config) throws {
+    static func train(_ config: Config, words: [String]) throws {
+        // device=0,1,...: one process per device, each a rank of a DDP training (see DDPLauncher).
+        if DDPLauncher.shouldLaunch(config), let devices = DDPLauncher.devices(config["device"]) {
+            return try DDPLauncher.launch(arguments: words, devices: devices)
+        }
         var config = config
         if config.string("model") == nil { try config.set("model", .string("yolov8n.yaml")) }
         try YOLO(try required(config, "model")).train(config)

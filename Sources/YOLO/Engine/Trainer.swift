@@ -17,6 +17,12 @@ public struct TrainResult {
 ///
 ///     let trainer = try Trainer(Config(["data": "coco8.yaml", "model": "yolov8n.yaml", "epochs": 3]))
 ///     let result = try trainer.train()
+///
+/// Distributed (DDP): when `distributed` is set (from RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, as torchrun
+/// sets them), every rank starts from rank 0's weights, reads its share of each epoch's shuffled images with
+/// batch / world size images per batch, and steps with the gradients averaged over the ranks (the loss scaled by
+/// the world size, as the reference's); rank 0 alone validates, logs, runs the callbacks and writes the run folder,
+/// and its decisions (stop, time limit) end every rank at the same point.
 public final class Trainer {
     public private(set) var config: Config
     public var log: (String) -> Void = { print($0) }
@@ -28,6 +34,10 @@ public final class Trainer {
     public internal(set) var progress = TrainingProgress()
     let resumeState: TrainingState?
     let resumeRun: RunDirectory?
+    /// This process's place in a multi-process training; set from the environment (nil: a single process).
+    public var distributed: DistributedEnvironment?
+    /// The model being trained, once `train()` has made it.
+    public private(set) var model: DetectionModel?
 
     public init(_ config: Config) throws {
         if let path = try Trainer.resumePath(config) {
@@ -42,6 +52,7 @@ public final class Trainer {
             resumeState = nil
             resumeRun = nil
         }
+        distributed = try DistributedEnvironment.from()
         TensorBoardLogger().install(on: &callbacks)
     }
 
@@ -113,9 +124,24 @@ public final class Trainer {
     // MARK: Training
 
     public func train() throws -> TrainResult {
+        let ddp = TrainingGroup(group: try distributed?.join())
+        let userLog = log
+        if !ddp.isMain { log = { _ in } }  // rank 0 speaks for all
+        defer { log = userLog }
+        /// Callbacks run on rank 0 only, as the reference's loggers.
+        func event(_ event: TrainingEvent) throws { if ddp.isMain { try callbacks.run(event, self) } }
+
         var epochs = config.int("epochs") ?? 100  // with time=, re-estimated after every epoch
         let timed = (config.double("time") ?? 0) > 0
-        let batchSize = config.int("batch") ?? 16
+        let totalBatch = config.int("batch") ?? 16
+        guard totalBatch >= ddp.worldSize else {
+            throw ConfigError("batch=\(totalBatch) cannot be split over \(ddp.worldSize) ranks; use batch=\(ddp.worldSize * 8)")
+        }
+        let batchSize = totalBatch / ddp.worldSize  // per rank, as the reference's DDP loaders
+        if let distributed {
+            log("DDP: rank \(ddp.rank) of \(ddp.worldSize) joined at \(distributed.masterAddress):\(distributed.masterPort); "
+                + "batch \(totalBatch) = \(ddp.worldSize) x \(batchSize) per rank")
+        }
         let imgsz = config.int("imgsz") ?? 640
         let seed = UInt64(Swift.max(config.int("seed") ?? 0, 0))
         Runtime.seed(seed)
@@ -125,33 +151,52 @@ public final class Trainer {
         let classes = config.bool("single_cls") ? 1 : spec.nc
         let model = try makeModel(classes: classes, names: names)
         try freeze(model)
-        let run = try resumeRun ?? RunDirectory.create(
-            project: config.string("project"), name: config.string("name"), existOK: config.bool("exist_ok"))
-        if resumeState == nil { try ArgsYAML.write(config.entries, to: run.argsYAML) }
+        try ddp.broadcastState(model)
+        self.model = model
+        // Only rank 0 writes a run folder; the others name the one it would take.
+        let run = try resumeRun ?? (ddp.isMain
+            ? RunDirectory.create(project: config.string("project"), name: config.string("name"), existOK: config.bool("exist_ok"))
+            : RunDirectory(url: RunDirectory.path(project: config.string("project"), name: config.string("name"),
+                                                  existOK: config.bool("exist_ok"))))
+        if resumeState == nil, ddp.isMain { try ArgsYAML.write(config.entries, to: run.argsYAML) }
+        let rect = config.bool("rect") && ddp.worldSize == 1
+        if config.bool("rect"), !rect { log("WARNING: 'rect=True' is incompatible with Multi-GPU training, setting 'rect=False'") }
 
         var hyp = try AugmentConfig(Dictionary(uniqueKeysWithValues: config.entries.filter { AugmentConfig.keys.contains($0.0) }))
         hyp.closeMosaic = config.int("close_mosaic") ?? 10
+        let silent: DataLog = { _ in }
+        let dataLog = ddp.isMain ? DataLogging.standardError : silent  // rank 0 reports the dataset's warnings
         let train = try TrainDataset(
             spec: spec, imgsz: imgsz, hyp: hyp, batchSize: batchSize, epochs: epochs, cache: ImageCaching(config["cache"]),
-            singleClass: config.bool("single_cls"), fraction: try ImageFraction(config["fraction"]), rect: config.bool("rect"),
-            stride: Swift.max(Int(model.strides.max() ?? 32), 32))
+            singleClass: config.bool("single_cls"), fraction: try ImageFraction(config["fraction"]), rect: rect,
+            stride: Swift.max(Int(model.strides.max() ?? 32), 32),
+            log: dataLog)
         let valBatch = batchSize * 2
-        let val = try ValDataset(spec: spec, split: config.string("split") ?? "val", imgsz: imgsz, batchSize: valBatch,
-                                 cache: ImageCaching(config["cache"]), singleClass: config.bool("single_cls"))
         let workers = config.int("workers") ?? 8
-        let trainLoader = try DataLoader(dataset: train, batchSize: batchSize, workers: workers, shuffle: true, seed: seed)
-        let validator = Validator(
-            loader: try DataLoader(dataset: val, batchSize: valBatch, workers: workers, shuffle: false, seed: seed),
-            names: names, config: config)
+        let shard = ddp.group == nil ? nil : try DataShard(rank: ddp.rank, worldSize: ddp.worldSize)
+        let trainLoader = try DataLoader(dataset: train, batchSize: batchSize, workers: workers, shuffle: true, seed: seed,
+                                         shard: shard)
+        // Rank 0 validates the whole split; the other ranks have no validator.
+        var val: ValDataset?
+        var validator: Validator?
+        if ddp.isMain {
+            let dataset = try ValDataset(spec: spec, split: config.string("split") ?? "val", imgsz: imgsz, batchSize: valBatch,
+                                         cache: ImageCaching(config["cache"]), singleClass: config.bool("single_cls"))
+            val = dataset
+            validator = Validator(
+                loader: try DataLoader(dataset: dataset, batchSize: valBatch, workers: workers, shuffle: false, seed: seed),
+                names: names, config: config)
+        }
 
         // Optimizer: the nominal batch (nbs) sets gradient accumulation and scales weight decay.
         let nbs = config.int("nbs") ?? 64
         let batches = trainLoader.batchCount
-        let accumulate = Swift.min(Swift.max(Int((Double(nbs) / Double(batchSize)).rounded(.toNearestOrEven)), 1),
+        // From the whole batch over all ranks, as the reference's.
+        let accumulate = Swift.min(Swift.max(Int((Double(nbs) / Double(totalBatch)).rounded(.toNearestOrEven)), 1),
                                    timed ? Int.max : batches * epochs)  // time= does not know its epochs yet
-        let nominalAccumulate = Swift.max(Int((Double(nbs) / Double(batchSize)).rounded(.toNearestOrEven)), 1)
-        let weightDecay = (config.double("weight_decay") ?? 5e-4) * Double(batchSize * nominalAccumulate) / Double(nbs)
-        let iterations = Int((Double(train.count) / Double(Swift.max(batchSize, nbs))).rounded(.up)) * epochs
+        let nominalAccumulate = Swift.max(Int((Double(nbs) / Double(totalBatch)).rounded(.toNearestOrEven)), 1)
+        let weightDecay = (config.double("weight_decay") ?? 5e-4) * Double(totalBatch * nominalAccumulate) / Double(nbs)
+        let iterations = Int((Double(train.count) / Double(Swift.max(totalBatch, nbs))).rounded(.up)) * epochs
         let choice = OptimizerChoice.choose(
             name: config.string("optimizer") ?? "auto", lr: config.double("lr0") ?? 0.01,
             momentum: config.double("momentum") ?? 0.937, classes: classes, iterations: iterations)
@@ -176,19 +221,19 @@ public final class Trainer {
             try optimizer.loadState(state.optimizer)
             startEpoch = state.epoch + 1
             bestFitness = state.bestFitness
-            try ResultsCSV(url: run.resultsCSV).keepRows(throughEpoch: startEpoch)
+            if ddp.isMain { try ResultsCSV(url: run.resultsCSV).keepRows(throughEpoch: startEpoch) }
             guard startEpoch < epochs else {
                 throw ConfigError("\(config.string("resume") ?? "") finished all \(epochs) epochs; nothing to resume")
             }
             log("Resuming training from \(config.string("resume") ?? "") from epoch \(startEpoch + 1) to \(epochs) total epochs")
         }
 
-        if config.bool("plots") {  // the reference plots the training labels once its pipeline is set up
+        if config.bool("plots"), ddp.isMain {  // the reference plots the training labels once its pipeline is set up
             let url = run.url.appendingPathComponent("labels.jpg")
             log("Plotting labels to \(url.path)... ")
             try? LabelsPlot(labels: train.labels, names: names).write(to: url)
         }
-        log("Using \(train.count) train, \(val.count) val images at imgsz=\(imgsz)\nUsing \(trainLoader.workers) dataloader workers\n"
+        log("Using \(train.count) train, \(val?.count ?? 0) val images at imgsz=\(imgsz)\nUsing \(trainLoader.workers) dataloader workers\n"
             + "Logging results to \(run.url.path)\nStarting training for "
             + (timed ? "\(config.double("time") ?? 0) hours..." : "\(epochs) epochs..."))
         Interruption.install()
@@ -203,7 +248,14 @@ public final class Trainer {
         var interrupted = false
         try optimizer.zeroGrad()
         (progress.run, progress.batchesPerEpoch, progress.bestFitness) = (run, batches, bestFitness)
-        try callbacks.run(.onTrainStart, self)
+        try event(.onTrainStart)
+
+        func setEpochs(_ n: Int) throws {
+            epochs = n
+            try config.set("epochs", .int(epochs))
+            schedule = TrainingSchedule(config: config, epochs: epochs, batchesPerEpoch: batches, accumulate: accumulate)
+            train.epochs = epochs
+        }
 
         var epoch = startEpoch
         while true {
@@ -211,11 +263,11 @@ public final class Trainer {
                 group.lr = choice.lr * schedule.factor(epoch: epoch)
             }
             (progress.epoch, progress.epochs) = (epoch, epochs)
-            try callbacks.run(.onTrainEpochStart, self)
+            try event(.onTrainEpochStart)
             model.train()
             if train.mosaicClosed(inEpoch: epoch) && !train.mosaicClosed(inEpoch: epoch - 1) { log("Closing dataloader mosaic") }
             log(Trainer.progressHeader)
-            let bar = ProgressBar(total: batches)
+            let bar = ddp.isMain ? ProgressBar(total: batches) : ProgressBar(total: batches, output: ProgressOutput(isTerminal: false) { _ in })
             var meanLoss = [0.0, 0.0, 0.0]
             let epochBatches = trainLoader.epoch(epoch)
             for (i, batch) in epochBatches.enumerated() {
@@ -228,14 +280,17 @@ public final class Trainer {
                         if choice.name.lowercased() == "sgd" { try group.set(.momentum, schedule.warmupMomentum(ni)) }
                     }
                 }
-                if ni < 3, config.bool("plots") {  // the reference's first three training batches, as pictures
+                if ni < 3, config.bool("plots"), ddp.isMain {  // the reference's first three training batches, as pictures
                     try? BatchPlot.save(batch, names: spec.names, to: run.url.appendingPathComponent("train_batch\(ni).jpg").path)
                 }
                 let loss = try criterion(model.forwardRaw(batch.normalizedImages()), targets: batch.targets)
-                try loss.total.backward()
+                // DDP averages the ranks' gradients; scaled by the world size they add up as one big batch's would.
+                try (ddp.worldSize > 1 ? loss.total * Double(ddp.worldSize) : loss.total).backward()
                 meanLoss = zip(meanLoss, loss.items).map { ($0 * Double(i) + $1) / Double(i + 1) }
                 if ni - lastOptimizerStep >= stepEvery {
-                    try clipGradNorm(model.parameters().filter(\.requiresGrad), maxNorm: 10)
+                    let trainable = model.parameters().filter(\.requiresGrad)
+                    try ddp.averageGradients(trainable)
+                    try clipGradNorm(trainable, maxNorm: 10)
                     try optimizer.step()
                     try optimizer.zeroGrad()
                     try ema.update(from: model)
@@ -246,78 +301,110 @@ public final class Trainer {
                                                        instances: batch.targets.size(0), size: batch.shape.width)
                 bar.update()
                 (progress.batch, progress.losses) = (i, meanLoss)
-                try callbacks.run(.onTrainBatchEnd, self)
-                if progress.stop { break }  // a callback's stop: this epoch is still validated and saved
-                if Interruption.requested { interrupted = true; break }
+                try event(.onTrainBatchEnd)
+                var (stop, interrupt) = (progress.stop, Interruption.requested)
+                if ddp.worldSize > 1 {  // what one rank sees ends the epoch on all at this batch
+                    let agreed = try ddp.anyRank([stop, interrupt, timeUp])
+                    (stop, interrupt, timeUp) = (agreed[0], agreed[1], agreed[2])
+                    progress.stop = stop
+                }
+                if stop { break }  // a callback's stop: this epoch is still validated and saved
+                if interrupt { interrupted = true; break }
                 if timeUp { break }
             }
             bar.close()
             if let error = epochBatches.error { throw error }
             if interrupted {
                 // The epoch is incomplete: resuming redoes it, starting from the weights it reached.
-                try TrainingState.save(model: model, ema: ema, optimizer: optimizer, epoch: epoch - 1, bestFitness: bestFitness,
-                                       config: config, to: run.lastWeights)
+                if ddp.isMain {
+                    try TrainingState.save(model: model, ema: ema, optimizer: optimizer, epoch: epoch - 1, bestFitness: bestFitness,
+                                           config: config, to: run.lastWeights)
+                }
                 log("\nInterrupted during epoch \(epoch + 1). Saved \(run.lastWeights.path).\n"
                     + "Resume with: yolo train resume model=\(run.lastWeights.path)")
                 break
             }
             let learningRates = optimizer.groups.prefix(3).map(\.lr)
             progress.learningRates = learningRates
-            try callbacks.run(.onTrainEpochEnd, self)
-
-            // Validation of the EMA weights, the fitness that picks best.pt, and the epoch's row.
+            try event(.onTrainEpochEnd)
+            if ddp.worldSize > 1 {  // batch-norm statistics differ by rank: all take rank 0's, which are saved
+                try ddp.broadcastState(ema.model)
+                try ddp.group?.broadcast(model.namedBuffers().map(\.1))
+            }
             let finalEpoch = epoch + 1 >= epochs
-            // An epoch without validation logs zeros, as the reference's initial metrics: every row has the same columns.
-            var metrics: [(String, Double)] = ResultsCSV.detectionColumns[3..<10].map { ($0, 0) }
-            var fitness: Double?
-            if config.bool("val") || finalEpoch || timeUp || progress.stop {
-                let output = try validator.run(ema.model, loss: criterion)
-                for line in validator.table(output.results, perClass: false) { log(line) }
-                fitness = output.fitness
-                metrics = output.results.resultsDictionary.prefix(4).map { ($0.key, $0.value) }
-                    + zip(["val/box_loss", "val/cls_loss", "val/dfl_loss"], output.loss ?? [0, 0, 0]).map { ($0, $1) }
-            }
-            let isBest = fitness.map { f in bestFitness.map { f >= $0 } ?? true } ?? false
-            if isBest { bestFitness = fitness }
-            let row = zip(["train/box_loss", "train/cls_loss", "train/dfl_loss"], meanLoss).map { ($0, $1) } + metrics
-                + learningRates.enumerated().map { ("lr/pg\($0.offset)", $0.element) }
-            try ResultsCSV(url: run.resultsCSV).append(
-                epoch: epoch + 1, time: elapsedBefore + Date().timeIntervalSince(trainStart), metrics: row)
-            try TrainingState.save(model: model, ema: ema, optimizer: optimizer, epoch: epoch, bestFitness: bestFitness,
-                                   config: config, to: run.lastWeights)
-            if isBest { try FileManager.default.copyReplacing(run.lastWeights, with: run.bestWeights) }
-            if let period = config.int("save_period"), period > 0, (epoch + 1) % period == 0 {
-                try FileManager.default.copyReplacing(run.lastWeights, with: run.weights.appendingPathComponent("epoch\(epoch + 1).pt"))
-            }
-            try callbacks.run(.onModelSave, self)
+            var decision = EpochDecision.next
             completed = epoch + 1
-            (progress.metrics, progress.fitness, progress.bestFitness) = (metrics, fitness, bestFitness)
-            try callbacks.run(.onFitEpochEnd, self)
-            if progress.stop {
-                log("Stopping training: a callback asked to stop after epoch \(epoch + 1).")
-                break
+            /// Rank 0's end of an epoch: validation of the EMA weights, the fitness that picks best.pt, the epoch's
+            /// row, the checkpoints, and whether to go on.
+            func endOfEpoch(_ validator: Validator) throws -> EpochDecision {
+                // An epoch without validation logs zeros, as the reference's initial metrics: every row has the same columns.
+                var metrics: [(String, Double)] = ResultsCSV.detectionColumns[3..<10].map { ($0, 0) }
+                var fitness: Double?
+                if config.bool("val") || finalEpoch || timeUp || progress.stop {
+                    let output = try validator.run(ema.model, loss: criterion)
+                    for line in validator.table(output.results, perClass: false) { log(line) }
+                    fitness = output.fitness
+                    metrics = output.results.resultsDictionary.prefix(4).map { ($0.key, $0.value) }
+                        + zip(["val/box_loss", "val/cls_loss", "val/dfl_loss"], output.loss ?? [0, 0, 0]).map { ($0, $1) }
+                }
+                let isBest = fitness.map { f in bestFitness.map { f >= $0 } ?? true } ?? false
+                if isBest { bestFitness = fitness }
+                let row = zip(["train/box_loss", "train/cls_loss", "train/dfl_loss"], meanLoss).map { ($0, $1) } + metrics
+                    + learningRates.enumerated().map { ("lr/pg\($0.offset)", $0.element) }
+                try ResultsCSV(url: run.resultsCSV).append(
+                    epoch: epoch + 1, time: elapsedBefore + Date().timeIntervalSince(trainStart), metrics: row)
+                try TrainingState.save(model: model, ema: ema, optimizer: optimizer, epoch: epoch, bestFitness: bestFitness,
+                                       config: config, to: run.lastWeights)
+                if isBest { try FileManager.default.copyReplacing(run.lastWeights, with: run.bestWeights) }
+                if let period = config.int("save_period"), period > 0, (epoch + 1) % period == 0 {
+                    try FileManager.default.copyReplacing(run.lastWeights, with: run.weights.appendingPathComponent("epoch\(epoch + 1).pt"))
+                }
+                try event(.onModelSave)
+                (progress.metrics, progress.fitness, progress.bestFitness) = (metrics, fitness, bestFitness)
+                try event(.onFitEpochEnd)
+                if progress.stop {
+                    log("Stopping training: a callback asked to stop after epoch \(epoch + 1).")
+                    return .stop
+                }
+                if let fitness, stopper.stop(epoch: epoch + 1, fitness: fitness) {
+                    log("Stopping training early: no improvement in the last \(stopper.patience) epochs. Best results at epoch \(stopper.bestEpoch).")
+                    return .stop
+                }
+                if Interruption.requested || stopAfterEpochs == epoch + 1 {
+                    log("\nInterrupted after epoch \(epoch + 1). Resume with: yolo train resume model=\(run.lastWeights.path)")
+                    return .interrupted
+                }
+                if finalEpoch || timeUp || timeLimit?.exceeded == true { return .stop }
+                if let timeLimit {  // as the reference: re-estimate the epochs, and the schedule and close_mosaic with them
+                    try setEpochs(timeLimit.epochs(afterCompleting: epoch - startEpoch + 1))
+                    if epoch >= epochs { return .stop }
+                }
+                return .next
             }
-            if let fitness, stopper.stop(epoch: epoch + 1, fitness: fitness) {
-                log("Stopping training early: no improvement in the last \(stopper.patience) epochs. Best results at epoch \(stopper.bestEpoch).")
-                break
+            if ddp.isMain, let validator {
+                decision = try endOfEpoch(validator)
             }
-            if Interruption.requested || stopAfterEpochs == epoch + 1 {
-                interrupted = true
-                log("\nInterrupted after epoch \(epoch + 1). Resume with: yolo train resume model=\(run.lastWeights.path)")
-                break
+            if ddp.worldSize > 1 {  // rank 0's decision and epoch count (time= re-estimates it) hold for all
+                let agreed = try ddp.fromMain([decision.rawValue, epochs])
+                decision = EpochDecision(rawValue: agreed[0]) ?? .stop
+                if agreed[1] != epochs { try setEpochs(agreed[1]) }
             }
-            if finalEpoch || timeUp || timeLimit?.exceeded == true { break }
-            if let timeLimit {  // as the reference: re-estimate the epochs, and the schedule and close_mosaic with them
-                epochs = timeLimit.epochs(afterCompleting: epoch - startEpoch + 1)
-                try config.set("epochs", .int(epochs))
-                schedule = TrainingSchedule(config: config, epochs: epochs, batchesPerEpoch: batches, accumulate: accumulate)
-                train.epochs = epochs
-                if epoch >= epochs { break }
-            }
+            if decision == .interrupted { interrupted = true }
+            if decision != .next { break }
             epoch += 1
         }
         if interrupted {
             return TrainResult(run: run, epochsCompleted: completed, bestFitness: bestFitness, metrics: nil, interrupted: true)
+        }
+        if ddp.worldSize > 1 {  // every rank applied the same averaged steps: a rank that drifted means a broken setup
+            let differing = try ddp.ranksDiffering(model) + ddp.ranksDiffering(ema.model)
+            guard differing == 0 else {
+                throw ConfigError("DDP: after training, the weights of \(differing) rank(s) differ from rank 0's")
+            }
+            log("DDP: the final weights are identical on all \(ddp.worldSize) ranks")
+        }
+        guard ddp.isMain, let validator else {
+            return TrainResult(run: run, epochsCompleted: completed, bestFitness: nil, metrics: nil, interrupted: false)
         }
         log("\n\(completed - startEpoch) epochs completed in \(String(format: "%.3f", Date().timeIntervalSince(trainStart) / 3600)) hours.")
         var finalMetrics: DetectionResults?
@@ -342,7 +429,7 @@ public final class Trainer {
             // As the reference: the best weights' metrics reach the loggers one step past the last epoch.
             progress.metrics = output.results.resultsDictionary.prefix(4).map { ($0.key, $0.value) }
             (progress.epoch, progress.isFinalValidation) = (completed, true)
-            try callbacks.run(.onFitEpochEnd, self)
+            try event(.onFitEpochEnd)
         }
         if config.bool("plots") {
             try? ResultsPlot.write(csv: run.resultsCSV)
@@ -350,7 +437,7 @@ public final class Trainer {
                                   confusion: finalReport.confusion, table: finalReport.table)
                 .write(to: run.url.appendingPathComponent("report.html"))
         }
-        try callbacks.run(.onTrainEnd, self)
+        try event(.onTrainEnd)
         log("Results saved to \(run.url.path)")
         return TrainResult(run: run, epochsCompleted: completed, bestFitness: bestFitness, metrics: finalMetrics, interrupted: false)
     }
@@ -362,6 +449,11 @@ public final class Trainer {
         "\(epoch + 1)/\(epochs)".leftPadded(11) + "0G".leftPadded(11)
             + losses.map { String(format: "%11.4g", $0) }.joined() + "\(instances)".leftPadded(11) + "\(size)".leftPadded(11)
     }
+}
+
+/// What the ranks do after an epoch (rank 0 decides).
+enum EpochDecision: Int {
+    case next = 0, stop, interrupted
 }
 
 /// Stops when fitness has not improved for `patience` epochs.

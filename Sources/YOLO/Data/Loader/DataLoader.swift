@@ -16,6 +16,10 @@ import Foundation
 /// Determinism: the order of an epoch comes from (seed, epoch), and each sample's augmentation from (seed, epoch,
 /// position), so the batches are the same for any number of workers and any thread timing. Memory: at most
 /// `prefetch` batches are being made or waiting beyond the one the consumer holds, whatever the number of epochs.
+///
+/// Distributed training: with a `shard`, each rank draws its share of the epoch's order as the reference's
+/// DistributedSampler does (the same shuffle on every rank, padded by its first indices to a multiple of the world
+/// size, then every world-size-th index from the rank's), and its augmentations from a seed of its own.
 public final class DataLoader: @unchecked Sendable {
     public let dataset: any BatchDataset
     /// Images per batch (the dataset's size when it is smaller).
@@ -28,12 +32,14 @@ public final class DataLoader: @unchecked Sendable {
     public let dropLast: Bool
     /// Batches made ahead of the consumer.
     public let prefetch: Int
+    /// This process's share of every epoch in distributed training; nil: the whole dataset.
+    public let shard: DataShard?
 
     /// - Parameters:
     ///   - workers: threads making samples; capped at the machine's cores, as the reference caps its processes.
     public init(
         dataset: any BatchDataset, batchSize: Int = 16, workers: Int = 8, shuffle: Bool = true, seed: UInt64 = 0,
-        dropLast: Bool = false, prefetch: Int = 2
+        dropLast: Bool = false, prefetch: Int = 2, shard: DataShard? = nil
     ) throws {
         guard batchSize > 0 else { throw DataError("batch size must be positive, got \(batchSize)") }
         guard dataset.count > 0 else { throw DataError("the dataset has no images") }
@@ -48,11 +54,13 @@ public final class DataLoader: @unchecked Sendable {
             shuffle = false
         }
         self.dataset = dataset
+        self.shard = shard
         self.batchSize = min(batchSize, dataset.count)
         self.workers = max(0, min(workers, ProcessInfo.processInfo.activeProcessorCount))
         self.shuffle = shuffle
         self.seed = seed
-        self.dropLast = dropLast && dataset.count > self.batchSize && dataset.count % self.batchSize != 0
+        let samples = shard.map { ($0.worldSize + dataset.count - 1) / $0.worldSize } ?? dataset.count
+        self.dropLast = dropLast && samples > self.batchSize && samples % self.batchSize != 0
         self.prefetch = max(1, prefetch)
         if DataLoader.tunesAllocator { _ = AllocatorTuning.applied }
     }
@@ -61,17 +69,28 @@ public final class DataLoader: @unchecked Sendable {
     /// default, Linux only). Process-wide: set it before making a loader.
     nonisolated(unsafe) public static var tunesAllocator = true
 
+    /// Samples per epoch: the dataset's images, or this rank's share of them.
+    public var sampleCount: Int { shard.map { (dataset.count + $0.worldSize - 1) / $0.worldSize } ?? dataset.count }
+
     /// Batches per epoch.
     public var batchCount: Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        dropLast ? sampleCount / batchSize : (sampleCount + batchSize - 1) / batchSize
     }
 
-    /// The dataset indices of epoch `epoch`, in the order they are drawn.
+    /// The dataset indices of epoch `epoch`, in the order they are drawn (this rank's share with a `shard`).
     public func order(epoch: Int) -> [Int] {
-        guard shuffle else { return Array(0..<dataset.count) }
-        var rng = SampleRNG(seed, UInt64(epoch), 0x5348_5546_464C_45)  // "SHUFFLE"
-        return rng.permutation(dataset.count)
+        var order = Array(0..<dataset.count)
+        if shuffle {
+            var rng = SampleRNG(seed, UInt64(epoch), 0x5348_5546_464C_45)  // "SHUFFLE"
+            order = rng.permutation(dataset.count)
+        }
+        guard let shard else { return order }
+        // Position p of the padded order is order[p % count]; this rank takes p = rank, rank + world size, ...
+        return (0..<sampleCount).map { order[(shard.rank + $0 * shard.worldSize) % order.count] }
     }
+
+    /// The seed of the samples' augmentations: each rank has its own.
+    var sampleSeed: UInt64 { seed &+ UInt64(shard?.rank ?? 0) }
 
     /// The batches of epoch `epoch` (0-based), made as they are consumed.
     public func epoch(_ epoch: Int) -> EpochBatches { EpochBatches(run: EpochRun(loader: self, epoch: epoch)) }
@@ -131,10 +150,10 @@ final class EpochRun: @unchecked Sendable {
         self.epoch = epoch
         batchSize = loader.batchSize
         batchCount = loader.batchCount
-        total = min(loader.dataset.count, batchCount * batchSize)
+        total = min(loader.sampleCount, batchCount * batchSize)
         workers = loader.workers
         prefetch = loader.prefetch
-        seed = loader.seed
+        seed = loader.sampleSeed
         order = loader.order(epoch: epoch)
         previousOrder = epoch > 0 && loader.dataset.recentWindow > 0 ? loader.order(epoch: epoch - 1) : []
     }
@@ -268,5 +287,18 @@ final class EpochRun: @unchecked Sendable {
             }
         }
         return indices
+    }
+}
+
+/// One rank's share of a dataset in distributed training.
+public struct DataShard: Sendable, Equatable {
+    public let rank: Int
+    public let worldSize: Int
+
+    public init(rank: Int, worldSize: Int) throws {
+        guard worldSize > 0, (0..<worldSize).contains(rank) else {
+            throw DataError("rank \(rank) is not in 0..<\(worldSize)")
+        }
+        (self.rank, self.worldSize) = (rank, worldSize)
     }
 }
