@@ -82,7 +82,7 @@ public enum DDPLauncher {
             }
             child.environment = env
             do { try child.run() } catch {
-                throw ConfigError("DDP: cannot start rank \(rank) (\(executable.path)): \(error)")
+                throw DistributedError("DDP: cannot start rank \(rank) (\(executable.path)): \(error)")
             }
             children.append(child)
         }
@@ -108,7 +108,7 @@ public enum DDPLauncher {
         }
         if let failed {
             let how = children[failed.rank].terminationReason == .uncaughtSignal ? "was killed by signal" : "exited with status"
-            throw ConfigError("DDP: rank \(failed.rank) of \(worldSize) \(how) \(failed.status); the other ranks were stopped")
+            throw DistributedError("DDP: rank \(failed.rank) of \(worldSize) \(how) \(failed.status); the other ranks were stopped")
         }
     }
 

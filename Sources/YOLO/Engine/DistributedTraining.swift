@@ -62,9 +62,16 @@ public struct DistributedEnvironment: Equatable, Sendable {
             return try ProcessGroup(masterAddress: masterAddress, masterPort: masterPort, rank: rank,
                                     worldSize: worldSize, connectTimeout: connectTimeout, timeout: timeout)
         } catch {
-            throw ConfigError("DDP: \(error)")
+            throw DistributedError("DDP: \(error)")
         }
     }
+}
+
+/// A distributed training that cannot go on: a rank that cannot join, fails or drifts from rank 0.
+public struct DistributedError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
 }
 
 /// What the ranks of a training agree on, with rank 0's word final: a group of one needs no messages.

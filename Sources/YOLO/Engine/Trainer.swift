@@ -38,6 +38,8 @@ public final class Trainer {
     public var distributed: DistributedEnvironment?
     /// The model being trained, once `train()` has made it.
     public private(set) var model: DetectionModel?
+    /// Its exponential moving average (the weights validated and saved).
+    public private(set) var ema: ModelEMA?
 
     public init(_ config: Config) throws {
         if let path = try Trainer.resumePath(config) {
@@ -227,6 +229,7 @@ public final class Trainer {
             }
             log("Resuming training from \(config.string("resume") ?? "") from epoch \(startEpoch + 1) to \(epochs) total epochs")
         }
+        self.ema = ema
 
         if config.bool("plots"), ddp.isMain {  // the reference plots the training labels once its pipeline is set up
             let url = run.url.appendingPathComponent("labels.jpg")
@@ -399,7 +402,7 @@ public final class Trainer {
         if ddp.worldSize > 1 {  // every rank applied the same averaged steps: a rank that drifted means a broken setup
             let differing = try ddp.ranksDiffering(model) + ddp.ranksDiffering(ema.model)
             guard differing == 0 else {
-                throw ConfigError("DDP: after training, the weights of \(differing) rank(s) differ from rank 0's")
+                throw DistributedError("DDP: after training, the weights of \(differing) rank(s) differ from rank 0's")
             }
             log("DDP: the final weights are identical on all \(ddp.worldSize) ranks")
         }

@@ -275,7 +275,7 @@ final class EpochRun: @unchecked Sendable {
 
     /// The indices drawn at the `window` positions up to `position` (across the epoch boundary), for mosaics.
     private func recent(upTo position: Int) -> [Int] {
-        let window = dataset.recentWindow
+        let window = min(dataset.recentWindow, order.count)  // a rank's share can be smaller than the window
         guard window > 0 else { return [] }
         var indices: [Int] = []
         indices.reserveCapacity(window)
