@@ -64,6 +64,7 @@ public enum DDPLauncher {
     ) throws {
         let port = try freePort()
         log("DDP: launching \(worldSize) ranks of \(executable.path) with MASTER_ADDR=127.0.0.1 MASTER_PORT=\(port)")
+        fflush(nil)  // before the children's lines
         var children: [Process] = []
         defer { for child in children where child.isRunning { child.terminate() } }
         for rank in 0..<worldSize {

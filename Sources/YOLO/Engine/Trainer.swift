@@ -290,7 +290,8 @@ public final class Trainer {
                 // DDP averages the ranks' gradients; scaled by the world size they add up as one big batch's would.
                 try (ddp.worldSize > 1 ? loss.total * Double(ddp.worldSize) : loss.total).backward()
                 meanLoss = zip(meanLoss, loss.items).map { ($0 * Double(i) + $1) / Double(i + 1) }
-                if ni - lastOptimizerStep >= stepEvery {
+                let stepping = ni - lastOptimizerStep >= stepEvery
+                if stepping {
                     let trainable = model.parameters().filter(\.requiresGrad)
                     try ddp.averageGradients(trainable)
                     try clipGradNorm(trainable, maxNorm: 10)
@@ -306,10 +307,16 @@ public final class Trainer {
                 (progress.batch, progress.losses) = (i, meanLoss)
                 try event(.onTrainBatchEnd)
                 var (stop, interrupt) = (progress.stop, Interruption.requested)
-                if ddp.worldSize > 1 {  // what one rank sees ends the epoch on all at this batch
-                    let agreed = try ddp.anyRank([stop, interrupt, timeUp])
-                    (stop, interrupt, timeUp) = (agreed[0], agreed[1], agreed[2])
-                    progress.stop = stop
+                if ddp.worldSize > 1 {
+                    // What one rank sees ends the epoch on all, at the next optimizer step (or the epoch's last batch):
+                    // the ranks wait for each other there anyway, and not between steps.
+                    if stepping || i == batches - 1 {
+                        let agreed = try ddp.anyRank([stop, interrupt, timeUp])
+                        (stop, interrupt, timeUp) = (agreed[0], agreed[1], agreed[2])
+                        progress.stop = stop
+                    } else {
+                        (stop, interrupt) = (false, false)
+                    }
                 }
                 if stop { break }  // a callback's stop: this epoch is still validated and saved
                 if interrupt { interrupted = true; break }
