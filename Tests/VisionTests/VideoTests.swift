@@ -62,6 +62,37 @@ final class VideoTests: XCTestCase {
         }
     }
 
+    /// A file no backend can open throws, and the capture tried with it is freed: failures do not grow the heap.
+    func testFailedOpensFreeTheirCapture() throws {
+        let bytesInUse = try heapBytesInUse()
+        let garbage = try temporaryDirectory(self).appendingPathComponent("garbage.mp4").path
+        try Data((0 ..< 2048).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: garbage))
+        func failOpens(_ count: Int) {
+            for _ in 0 ..< count where (try? VideoReader(path: garbage)) != nil { XCTFail("opened garbage") }
+        }
+        failOpens(1000)  // what the backends allocate once (FFmpeg's probing settles after some hundreds)
+        let count = 1000
+        let before = bytesInUse()
+        failOpens(count)
+        let grown = bytesInUse() - before
+        // A leaked capture is 48 bytes of heap; a backend that leaks on failure (GPHOTO2, GStreamer) kilobytes.
+        XCTAssertLessThan(grown, count * 16, "\(grown) more bytes in use after \(count) failed opens")
+    }
+
+    /// glibc's `mallinfo2().uordblks` (bytes allocated from the main arena, where this thread allocates). Swift does
+    /// not see <malloc.h>, so it is looked up by name; its 80-byte struct comes back through memory (x86-64 and
+    /// AArch64 alike return a struct over 16 bytes so), here into the larger `struct stat`.
+    func heapBytesInUse() throws -> () -> Int {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallinfo2") else {
+            throw XCTSkip("no mallinfo2 in this C library")
+        }
+        let mallinfo2 = unsafeBitCast(symbol, to: (@convention(c) () -> stat).self)
+        return {
+            var info = mallinfo2()
+            return withUnsafeBytes(of: &info) { $0.load(fromByteOffset: 7 * 8, as: Int.self) }
+        }
+    }
+
     func testUnreadableVideosThrowNamingPath() throws {
         let dir = try temporaryDirectory(self)
         let missing = dir.appendingPathComponent("missing.mp4").path
