@@ -64,6 +64,7 @@ let package = Package(
         .executableTarget(name: "bench-loader", dependencies: ["YOLO", "Torch", "Vision"], path: "bench/Sources/bench-loader"),
         .executableTarget(name: "bench-predict", dependencies: ["YOLO", "Torch", "Vision"], path: "bench/Sources/bench-predict"),
         .executableTarget(name: "bench-train", dependencies: ["YOLO", "Torch"], path: "bench/Sources/bench-train"),
+        .executableTarget(name: "bench-step", dependencies: ["YOLO", "Torch"], path: "bench/Sources/bench-step"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Torch"]),
         .testTarget(name: "YOLOTests", dependencies: ["YOLO", "Torch", "Vision"]),

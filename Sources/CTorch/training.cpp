@@ -9,6 +9,7 @@
 #include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 #include <torch/version.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <ATen/Config.h>
 
 #include <memory>
@@ -134,6 +135,16 @@ static optim::OptimizerParamGroup &group_at(ct_optimizer o, int group) {
 extern "C" {
 
 void ct_manual_seed(uint64_t seed) { torch::manual_seed(seed); }
+
+// ---- profiling ----
+struct ct_profile_opaque {
+  torch::autograd::profiler::RecordProfile record;
+  explicit ct_profile_opaque(const std::string &path) : record(path) {}
+};
+ct_profile ct_profile_start(const char *chrome_trace_path) {
+  return ctorch::guard<ct_profile>(nullptr, [&] { return new ct_profile_opaque(chrome_trace_path); });
+}
+void ct_profile_stop(ct_profile p) { delete p; }
 const char *ct_torch_version(void) { return TORCH_VERSION; }
 
 // ---- neural-network functions ----

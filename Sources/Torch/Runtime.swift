@@ -13,4 +13,12 @@ public enum Runtime {
 
     /// The libtorch version this build links, e.g. "1.13.0".
     public static var torchVersion: String { String(cString: ct_torch_version()) }
+
+    /// Runs `body` with libtorch's profiler on, then writes every operator call it made as a Chrome trace (JSON,
+    /// chrome://tracing or Perfetto) to `path`.
+    public static func profile<R>(to path: String, _ body: () throws -> R) throws -> R {
+        guard let session = ct_profile_start(path) else { throw TorchError.last() }
+        defer { ct_profile_stop(session) }
+        return try body()
+    }
 }

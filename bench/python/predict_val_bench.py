@@ -1,7 +1,7 @@
 """The reference side of bench-predict: Ultralytics' `YOLO(pt).predict(image, imgsz=...)` latency and
-`YOLO(pt).val(...)` throughput, on the CPU with a fixed number of torch threads.
+`YOLO(pt).val(...)` throughput, on the CPU with a fixed number of torch threads (or its own default).
 
-    python predict_val_bench.py CHECKPOINT THREADS
+    python predict_val_bench.py CHECKPOINT THREADS      (THREADS "default": leave the reference's own setting)
 
 Stays alive so that the Swift side can alternate with it: reads one command per line on stdin and answers each
 with one JSON line on stdout.
@@ -18,18 +18,20 @@ import time
 
 
 def main():
-    checkpoint, threads = sys.argv[1], int(sys.argv[2])
+    checkpoint, pinned = sys.argv[1], sys.argv[2] != "default"
     import cv2
     import torch
     from ultralytics import YOLO
     from ultralytics.utils import LOGGER
 
-    torch.set_num_threads(threads)
-    # Its select_device() (run by every predict setup and val) resets torch to min(8, cores - 1) threads: pin it to
-    # the same count as ours, or a 2-core machine would compare our 2 threads with its 1.
     import ultralytics.utils.torch_utils as torch_utils
 
-    torch_utils.NUM_THREADS = threads
+    if pinned:
+        # Its select_device() (run by every predict setup and val) resets torch to min(8, cores - 1) threads: pin it
+        # to the same count as ours, or a 2-core machine would compare our 2 threads with its 1.
+        threads = int(sys.argv[2])
+        torch.set_num_threads(threads)
+        torch_utils.NUM_THREADS = threads
     LOGGER.setLevel("ERROR")  # keep stdout to the JSON lines
     model = YOLO(checkpoint)
     for line in sys.stdin:
@@ -50,8 +52,8 @@ def main():
                     walls.append(1000 * (time.perf_counter() - start))
                     cpus.append(1000 * (time.process_time() - cpu))
                     speeds.append(r.speed)
-                assert torch.get_num_threads() == threads, torch.get_num_threads()
-                out[path] = {"stages_ms": statistics.median(sum(s.values()) for s in speeds),
+                assert not pinned or torch.get_num_threads() == threads, torch.get_num_threads()
+                out[path] = {"threads": torch.get_num_threads(), "stages_ms": statistics.median(sum(s.values()) for s in speeds),
                              "wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus),
                              "boxes": len(r.boxes),
                              "speed": {k: statistics.median(s[k] for s in speeds) for k in speeds[0]}}
@@ -63,8 +65,8 @@ def main():
                           verbose=False, save_json=False, project="/tmp/swift-yolo-bench-predict-ref", name="val",
                           exist_ok=True)
             seconds = time.perf_counter() - start
-            assert torch.get_num_threads() == threads, torch.get_num_threads()
-            print(json.dumps({"seconds": seconds, "speed": m.speed, "mAP50-95": float(m.box.map)}), flush=True)
+            assert not pinned or torch.get_num_threads() == threads, torch.get_num_threads()
+            print(json.dumps({"threads": torch.get_num_threads(), "seconds": seconds, "speed": m.speed, "mAP50-95": float(m.box.map)}), flush=True)
         else:
             print(json.dumps({"error": f"unknown command {words[0]}"}), flush=True)
 

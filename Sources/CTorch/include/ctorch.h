@@ -28,6 +28,10 @@ enum { CT_CPU = 0, CT_CUDA, CT_MPS };
 const char *ct_last_error(void);  // message of the last failed call on this thread
 void ct_set_num_threads(int n);
 int ct_get_num_threads(void);
+// Records every libtorch operator call from now until stop, which writes them as a Chrome trace (JSON) to the path.
+typedef struct ct_profile_opaque *ct_profile;
+ct_profile ct_profile_start(const char *chrome_trace_path);
+void ct_profile_stop(ct_profile p);
 void ct_manual_seed(uint64_t seed);
 int ct_cuda_device_count(void);
 bool ct_mps_is_available(void);

@@ -4,7 +4,10 @@
 //
 //   swift build -c release --product bench-predict --scratch-path .build-bench && .build-bench/release/bench-predict \
 //       [--threads N] [--rounds R] [--iterations I] [--imgsz 640] [--batch 16] [--workers W] [--copies C]
-//       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict]
+//       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict] [--defaults]
+//
+// --defaults runs each side with its own thread setting instead of --threads: ours all cores (as the CLI), the
+// reference min(8, cores - 1) (what its select_device sets: 1 on a 2-core machine).
 //
 // predict: bus.jpg and zidane.jpg, decoded once; each side warms up 3 calls per image, then I timed calls; the figure
 // is the median of preprocess + inference + postprocess (each side's own per-stage timers); the median wall time
@@ -24,7 +27,8 @@ func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 }
 let cores = ProcessInfo.processInfo.activeProcessorCount
-let threads = Int(option("--threads") ?? "") ?? cores
+let defaults = arguments.contains("--defaults")
+let threads = defaults ? cores : Int(option("--threads") ?? "") ?? cores
 let rounds = max(1, Int(option("--rounds") ?? "") ?? 3)
 let iterations = max(1, Int(option("--iterations") ?? "") ?? 20)
 let imgsz = Int(option("--imgsz") ?? "") ?? 640
@@ -84,7 +88,7 @@ final class Reference {
 
     init() throws {
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, checkpoint, "\(threads)"]
+        process.arguments = [script, checkpoint, defaults ? "default" : "\(threads)"]
         process.standardInput = input
         process.standardOutput = output
         process.currentDirectoryURL = FileManager.default.temporaryDirectory
@@ -165,7 +169,9 @@ do {
     let decoded = try images.map { try Image(contentsOf: $0) }
     let reference = swiftOnly ? nil : try Reference()
     defer { reference?.close() }
-    print("bench-predict: \((checkpoint as NSString).lastPathComponent), CPU, \(threads) torch threads on both sides, "
+    let threadText = defaults ? "each side's default torch threads (ours \(threads), the reference min(8, cores - 1))"
+        : "\(threads) torch threads on both sides"
+    print("bench-predict: \((checkpoint as NSString).lastPathComponent), CPU, \(threadText), "
         + "\(cores) cores, \(rounds) rounds alternating the sides")
 
     if !arguments.contains("--no-predict") {
@@ -186,7 +192,7 @@ do {
                 let stages = r["stages_ms"] as? Double ?? .nan
                 row.append(stages)
                 print("  round \(round) \(label(path))" + String(format: " reference %6.1f ms (", stages)
-                    + stageText(r["speed"] as? [String: Double] ?? [:]) + String(format: "; wall %.1f, CPU %.1f)", r["wall_ms"] as? Double ?? .nan, r["cpu_ms"] as? Double ?? .nan))
+                    + stageText(r["speed"] as? [String: Double] ?? [:]) + String(format: "; wall %.1f, CPU %.1f, %d threads)", r["wall_ms"] as? Double ?? .nan, r["cpu_ms"] as? Double ?? .nan, r["threads"] as? Int ?? 0))
             }
             theirs.append(row)
         }

@@ -9,8 +9,8 @@ import Foundation
 /// (M_MMAP_MAX = 0) and a high trim threshold, such blocks come from the heap and are reused; the price is that the
 /// process keeps its peak heap size. Done once, when the first DataLoader is made, on Linux only (elsewhere there is
 /// no `mallopt` and this does nothing). Set `DataLoader.tunesAllocator = false` before that to keep glibc's defaults.
-enum AllocatorTuning {
-    static let applied: Bool = {
+public enum AllocatorTuning {
+    public static let applied: Bool = {
         #if os(Linux)
             typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
             guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
