@@ -182,6 +182,29 @@ final class DataLabelTests: XCTestCase {
         XCTAssertEqual(fourth.labels, third.labels)
     }
 
+    /// As the reference's `save_dataset_cache_file`: a cache that cannot be written is a warning, never a failure.
+    /// (Root may write into any folder, so here the cache's name is taken by a folder.)
+    func testTheScanGoesOnWhenTheCacheCannotBeWritten() throws {
+        try Scenes.writeDataset([("a", 40, 30, [.init(cls: 0, x1: 2, y1: 2, x2: 12, y2: 12)])], in: folder)
+        try folder.mkdir("labels/train.swift-yolo.cache")
+        let spec = try DatasetSpec(contentsOf: folder.file("data.yaml"))
+        for _ in 0..<2 {
+            let lines = LogLines()
+            let train = try TrainDataset(spec: spec, imgsz: 32, log: lines.log)
+            XCTAssertEqual(train.scan.summary, "1 images, 0 backgrounds, 0 corrupt")
+            XCTAssertFalse(train.scan.fromCache)
+            XCTAssertTrue(lines.text.contains("train: WARNING: failed to save cache to"), lines.text)
+            XCTAssertFalse(lines.text.contains("New cache created"), lines.text)
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.file("labels"))
+        XCTAssertEqual(left.sorted(), ["train", "train.swift-yolo.cache"], "no temporary file left behind")
+        // A folder that is not writable (here: absent) is reported before anything is written.
+        let cache = LabelCache(fingerprint: 1, labels: [])
+        XCTAssertEqual(
+            cache.save(to: folder.file("absent/train.swift-yolo.cache")),
+            "cache directory \(folder.file("absent")) is not writable, cache not saved")
+    }
+
     func testAReadOnlyLabelFolderOnlyWarnsThatTheCacheIsNotSaved() throws {
         try XCTSkipIf(getuid() == 0, "root can write anywhere")
         try Scenes.writeDataset([("a", 40, 30, [.init(cls: 0, x1: 2, y1: 2, x2: 12, y2: 12)])], in: folder)

@@ -171,20 +171,14 @@ enum Scenes {
         return folder.file("data.yaml")
     }
 
-    /// coco8 (images, labels, YAML) copied into `folder`, so that label caches are written there and not in ../shared.
+    /// coco8 (images, labels, YAML) copied into `folder`, so that label caches are written there and not in ../shared
+    /// (a fresh copy per test; `SharedDatasets.yaml` gives one copy per test process).
     static func copyCoco8(to folder: ScratchFolder, dataset: String = "coco8") throws -> String {
         let yaml = try Fixtures.shared("datasets/\(dataset).yaml")
         let source = URL(fileURLWithPath: yaml).deletingLastPathComponent().appendingPathComponent(dataset).path
-        try FileManager.default.copyItem(atPath: source, toPath: folder.file(dataset))
+        try SharedDatasets.copyWritable(source, to: folder.file(dataset))
         try FileManager.default.copyItem(atPath: yaml, toPath: folder.file("\(dataset).yaml"))
-        // The shared copy is read-only; the scratch copy must take a label cache and be removable.
-        let walker = FileManager.default.enumerator(atPath: folder.path)
-        while let relative = walker?.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: folder.file(relative), isDirectory: &isDirectory)
-            try FileManager.default.setAttributes(
-                [.posixPermissions: isDirectory.boolValue ? 0o755 : 0o644], ofItemAtPath: folder.file(relative))
-        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: folder.file("\(dataset).yaml"))
         return folder.file("\(dataset).yaml")
     }
 }

@@ -10,6 +10,7 @@ enum Fixtures {
 
     /// The path of `relative` under ../shared; skips the test when it is absent, fails under CI.
     static func shared(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        SharedDatasetsGuard.install()
         let path = sharedRoot.appendingPathComponent(relative).path
         if FileManager.default.fileExists(atPath: path) { return path }
         let message = "fixture \(path) is absent"

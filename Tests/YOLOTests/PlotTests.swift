@@ -230,7 +230,7 @@ final class PlotTests: XCTestCase {
 
     func testValidatorConfusionMatrixMatchesTheReferenceAndItsPlotsAreWritten() throws {
         let config = try Config([
-            "data": .string(try Fixtures.shared("datasets/coco8-trainval.yaml")), "imgsz": .int(320), "batch": .int(16),
+            "data": .string(try SharedDatasets.yaml("coco8-trainval.yaml")), "imgsz": .int(320), "batch": .int(16),
             "workers": .int(2), "mode": .string("val"),
         ])
         let model = try DetectionModel.load(

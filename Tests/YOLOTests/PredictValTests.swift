@@ -15,7 +15,7 @@ final class PredictValTests: XCTestCase {
         let expectedPath = try Fixtures.shared("reference/yolov8n-coco8-overfit/val_320.json")
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: expectedPath))) as! [String: Any]
         let config = try Config([
-            "data": .string(try Fixtures.shared("datasets/coco8-trainval.yaml")), "imgsz": .int(320), "batch": .int(16),
+            "data": .string(try SharedDatasets.yaml("coco8-trainval.yaml")), "imgsz": .int(320), "batch": .int(16),
             "workers": .int(2), "mode": .string("val"),
         ])
         let model = try overfitModel()

@@ -79,7 +79,7 @@ final class ValidationFilesTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = try Config([
-            "data": .string(try Fixtures.shared("datasets/coco8.yaml")), "imgsz": .int(320), "batch": .int(2),
+            "data": .string(try SharedDatasets.yaml("coco8.yaml")), "imgsz": .int(320), "batch": .int(2),
             "workers": .int(2), "mode": .string("val"), "conf": .double(0.001), "save_json": .bool(true),
         ])
         let validator = try Validator.forDataset(config, names: model.names, folder: dir)
