@@ -19,7 +19,7 @@ public enum ImageFiles {
                 throw DataError("\(path) does not exist")
             }
             if isDirectory.boolValue {
-                found += try filesUnder(path)
+                found += filesUnder(path)
             } else if isImage(path) {
                 found.append(path)
             } else {
@@ -50,23 +50,12 @@ public enum ImageFiles {
         return formats.contains(path[path.index(after: dot)...].lowercased())
     }
 
-    /// Every file with an extension below `folder`, skipping hidden files (as glob's `**/*.*` does).
-    static func filesUnder(_ folder: String) throws -> [String] {
-        let base = URL(fileURLWithPath: folder)
-        guard
-            let walker = FileManager.default.enumerator(
-                at: base, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
-        else { throw DataError("\(folder) cannot be listed") }
-        var files: [String] = []
-        let prefix = base.standardizedFileURL.path
-        for case let url as URL in walker where url.lastPathComponent.contains(".") {
-            if (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-                // Keep the folder as the caller spelled it, so label paths follow from it.
-                let path = url.standardizedFileURL.path
-                files.append(path.hasPrefix(prefix) ? folder + path.dropFirst(prefix.count) : path)
-            }
-        }
-        return files
+    /// Every file with a dot in its name below `folder`, as the reference's `glob(folder/**/*.*, recursive=True)`
+    /// finds them: through links to files (a dangling one too: its check reports it) and to folders, skipping hidden
+    /// names, entering no folder twice along one path (a link back up is a cycle). Spelled under `folder` as the
+    /// caller spelled it, so label paths follow from it.
+    static func filesUnder(_ folder: String) -> [String] {
+        PathGlob.matches(in: folder, ["**", "*.*"]).filter { !PathGlob.isDirectory($0) }
     }
 
     /// The paths listed in a text file, one a line.

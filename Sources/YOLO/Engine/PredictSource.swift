@@ -10,30 +10,32 @@ public enum PredictItem: Equatable, Sendable {
 public enum PredictSource {
     public static let videoFormats: Set<String> = ["asf", "avi", "gif", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg", "ts", "wmv", "webm"]
 
+    /// The items of `source` as the reference's `LoadImagesAndVideos` lists them: a glob (`**` for any folders
+    /// below) or a folder's `*.*` (not its sub-folders), sorted, links to files and folders followed; the images
+    /// first, then the videos.
     public static func items(_ source: String) throws -> [PredictItem] {
-        let fm = FileManager.default
+        let files: [String]
         if source.contains("*") || source.contains("?") {
-            let matches = glob(source).filter { isMedia($0) }
-            guard !matches.isEmpty else { throw ConfigError("source '\(source)' matches no image or video files") }
-            return matches.map(item)
-        }
-        var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: source, isDirectory: &isDirectory) else {
-            throw ConfigError("source '\(source)' does not exist")
-        }
-        if isDirectory.boolValue {
-            let files = (fm.enumerator(atPath: source)?.allObjects as? [String] ?? []).sorted()
-                .map { (source as NSString).appendingPathComponent($0) }.filter(isMedia)
+            files = PathGlob.matches(source).filter { isMedia($0) && !PathGlob.isDirectory($0) }
+            guard !files.isEmpty else { throw ConfigError("source '\(source)' matches no image or video files") }
+        } else if PathGlob.isDirectory(source) {
+            files = PathGlob.matches(in: source, ["*.*"]).filter { isMedia($0) && !PathGlob.isDirectory($0) }
             guard !files.isEmpty else { throw ConfigError("source folder '\(source)' has no image or video files") }
-            return files.map(item)
+        } else {
+            guard FileManager.default.fileExists(atPath: source) else {
+                throw ConfigError("source '\(source)' does not exist")
+            }
+            let ext = (source as NSString).pathExtension.lowercased()
+            if ext == "txt" { return try ImageFiles.list([source]).map { .image($0) } }
+            guard isMedia(source) else {
+                throw ConfigError("source '\(source)' is not an image or video (images: \(ImageFiles.formats.sorted().joined(separator: ", ")); "
+                    + "videos: \(videoFormats.sorted().joined(separator: ", ")))")
+            }
+            return [item(source)]
         }
-        let ext = (source as NSString).pathExtension.lowercased()
-        if ext == "txt" { return try ImageFiles.list([source]).map { .image($0) } }
-        guard isMedia(source) else {
-            throw ConfigError("source '\(source)' is not an image or video (images: \(ImageFiles.formats.sorted().joined(separator: ", ")); "
-                + "videos: \(videoFormats.sorted().joined(separator: ", ")))")
-        }
-        return [item(source)]
+        let items = files.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map(item)
+        return items.filter { if case .image = $0 { true } else { false } }
+            + items.filter { if case .video = $0 { true } else { false } }
     }
 
     static func isMedia(_ path: String) -> Bool {
@@ -43,13 +45,6 @@ public enum PredictSource {
 
     static func item(_ path: String) -> PredictItem {
         videoFormats.contains((path as NSString).pathExtension.lowercased()) ? .video(path) : .image(path)
-    }
-
-    static func glob(_ pattern: String) -> [String] {
-        var result = glob_t()
-        defer { globfree(&result) }
-        guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
-        return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }.sorted()
     }
 }
 
