@@ -24,13 +24,15 @@ extension YOLO {
         _ image: Image, conf: Double? = nil, iou: Double? = nil, imgsz: Int? = nil, overrides: [String: ConfigValue] = [:]
     ) throws -> Results {
         let arguments: [String: ConfigValue?] = ["conf": .given(conf), "iou": .given(iou), "imgsz": .given(imgsz)]
-        let predictor = Predictor(model: model, config: try Config.api("predict", model: path, arguments, overrides: overrides))
-        return try predictor.predict(image)
+        let config = try withCheckpointArguments(Config.api("predict", model: path, arguments, overrides: overrides))
+        return try Predictor(model: model, config: config).predict(image)
     }
 
-    /// Predicts with every setting in `config` (what `yolo predict` runs; `source` is required).
+    /// Predicts with every setting in `config` (what `yolo predict` runs; `source` is required). A checkpoint's
+    /// training `imgsz` is the default, as in the reference.
     @discardableResult
     public func predict(_ config: Config) throws -> [Results] {
+        let config = try withCheckpointArguments(config)
         guard let source = config.string("source"), !source.isEmpty else { throw ConfigError("predict needs source=...") }
         let predictor = Predictor(model: model, config: config)
         predictor.log = log

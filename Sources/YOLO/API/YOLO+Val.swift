@@ -20,13 +20,12 @@ extension YOLO {
     }
 
     /// Validates this model with every setting in `config` (what `yolo val` runs; its `model` is not reloaded).
+    /// What `config` was not given of a checkpoint's `imgsz`, `data` and `single_cls` comes from the checkpoint's
+    /// training, as in the reference.
     @discardableResult
     public func val(_ config: Config) throws -> ValidationOutput {
-        var config = config
+        var config = try withCheckpointArguments(config)
         if config["conf"] == .null { try config.set("conf", .double(0.001)) }
-        if config.string("data") == nil, let data = YOLO.trainingData(of: config.string("model") ?? path) {
-            try config.set("data", .string(data))
-        }
         // The run folder first: the batch plots and predictions.json are written during the pass.
         let run = try RunDirectory.create(mode: "val", project: config.string("project"), name: config.string("name"),
                                           existOK: config.bool("exist_ok"))
@@ -50,14 +49,6 @@ extension YOLO {
         }
         log("Results saved to \(run.url.path)")
         return output
-    }
-
-    /// The `data` a checkpoint was trained on (the reference's `val` falls back to it).
-    public static func trainingData(of path: String) -> String? {
-        if let ours = try? Serialization.load(from: path), case .dict(let args)? = ours["train_args"] {
-            return args.first { $0.0 == "data" }?.1.string
-        }
-        return (try? ReferenceCheckpoint.load(contentsOf: path))?.metadata["train_args"]?["data"]?.string
     }
 }
 

@@ -14,6 +14,9 @@ public final class YOLO {
     public private(set) var model: DetectionModel
     /// What the model was loaded from: the YAML or checkpoint path given, or after `train` the run's `best.pt`.
     public private(set) var path: String
+    /// What a loaded checkpoint's training ran with and later modes take when not given theirs (the reference's
+    /// `_reset_ckpt_args`: `imgsz`, `data`, `task`, `single_cls`); empty for a model built from a YAML.
+    public private(set) var checkpointArguments: [String: ConfigValue] = [:]
     /// Callbacks that each `train` registers on its trainer (see `addCallback`).
     public private(set) var callbacks = TrainingCallbacks()
     /// Where the modes print their lines (`{ _ in }` silences them).
@@ -26,7 +29,8 @@ public final class YOLO {
         if ext == "yaml" || ext == "yml" {
             model = try DetectionModel(spec: ModelSpec(contentsOf: path, nc: nc))
         } else {
-            let loaded = try DetectionModel.load(contentsOf: path)
+            let (loaded, trainArgs) = try DetectionModel.loadWithTrainingArguments(contentsOf: path)
+            checkpointArguments = YOLO.keptArguments(trainArgs)
             if let nc, nc != loaded.classCount {
                 // A new model for a different class count takes every trained tensor whose shape still fits.
                 let fresh = try DetectionModel(spec: ModelSpec(tree: loaded.spec.tree, nc: nc, source: path))
@@ -70,7 +74,27 @@ public final class YOLO {
 
     /// Replaces the model by the one in `checkpoint` (after training).
     func reload(_ checkpoint: String) throws {
-        model = try DetectionModel.load(contentsOf: checkpoint)
+        let (loaded, trainArgs) = try DetectionModel.loadWithTrainingArguments(contentsOf: checkpoint)
+        model = loaded
+        checkpointArguments = YOLO.keptArguments(trainArgs)
         path = checkpoint
+    }
+
+    /// The training arguments a loaded checkpoint keeps (the reference's `_reset_ckpt_args`).
+    static let keptKeys = ["imgsz", "data", "task", "single_cls"]
+
+    static func keptArguments(_ trainArgs: [String: ConfigValue]) -> [String: ConfigValue] {
+        trainArgs.filter { keptKeys.contains($0.key) && $0.value != .null }
+    }
+
+    /// `config` with the checkpoint's kept arguments in place of the defaults: what the user gave (on the command
+    /// line, in a `cfg` YAML, through the Swift API) still wins, as in the reference's
+    /// `{**self.overrides, **custom, **kwargs}`.
+    func withCheckpointArguments(_ config: Config) throws -> Config {
+        var config = config
+        for (key, value) in checkpointArguments.sorted(by: { $0.key < $1.key }) where !config.givenKeys.contains(key) {
+            try config.set(key, value)
+        }
+        return config
     }
 }

@@ -5,6 +5,9 @@ import Foundation
 /// name the key.
 public struct Config: Sendable, CustomStringConvertible {
     public private(set) var entries: [(String, ConfigValue)]
+    /// The keys set after the defaults (from a `cfg` YAML, `key=value` words, the Swift API or `set`): what a
+    /// checkpoint's own settings must not replace.
+    public private(set) var givenKeys: Set<String> = []
 
     /// The defaults, in the reference's order.
     public init() { entries = Config.defaults }
@@ -27,6 +30,7 @@ public struct Config: Sendable, CustomStringConvertible {
         }
         let current = Config.defaults[index].1
         entries[index].1 = try Config.coerce(value, like: current, key: key)
+        givenKeys.insert(key)
     }
 
     /// Parses `key=value` words (the reference's CLI syntax; values as YAML scalars: 0.01, True, null, [0, 2]).

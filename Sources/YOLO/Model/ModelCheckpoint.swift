@@ -28,6 +28,14 @@ extension DetectionModel {
     /// Loads a checkpoint: ours, or the reference's (`ema` when present, else `model`), rebuilding the
     /// architecture from the YAML it carries. `nc` overrides the class count (the head is then re-initialised).
     public static func load(contentsOf path: String) throws -> DetectionModel {
+        try loadWithTrainingArguments(contentsOf: path).model
+    }
+
+    /// `load`, with the settings the checkpoint's training ran with (its `train_args`, ours or the reference's;
+    /// empty when it has none), read from the same pass over the file.
+    public static func loadWithTrainingArguments(contentsOf path: String) throws
+        -> (model: DetectionModel, trainArgs: [String: ConfigValue])
+    {
         guard FileManager.default.fileExists(atPath: path) else { throw ModelError("checkpoint not found: \(path)") }
         // The pure-Swift reader, which executes nothing, reads ours and the reference's alike.
         let checkpoint = try ReferenceCheckpoint.load(contentsOf: path)
@@ -42,7 +50,11 @@ extension DetectionModel {
         let model = try DetectionModel(spec: ModelSpec(tree: yaml, source: path), names: names)
         try model.loadStateDict(checkpoint.stateDict)
         model.eval()
-        return model
+        var trainArgs: [String: ConfigValue] = [:]
+        if case .dict(let entries)? = checkpoint.metadata["train_args"] {
+            for (key, value) in entries { if let key = key.string { trainArgs[key] = value } }
+        }
+        return (model, trainArgs)
     }
 }
 
