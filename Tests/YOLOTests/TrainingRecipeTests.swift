@@ -78,6 +78,10 @@ final class TrainingRecipeTests: XCTestCase {
         XCTAssertEqual(config.string("name"), "exp")
         XCTAssertThrowsError(try Config(Config.parse(words: ["epoch=3"]))) { XCTAssertTrue("\($0)".contains("'epoch'") && "\($0)".contains("epochs"), "\($0)") }
         XCTAssertThrowsError(try Config(Config.parse(words: ["epochs=many"]))) { XCTAssertTrue("\($0)".contains("epochs=many"), "\($0)") }
-        XCTAssertThrowsError(try Config.parse(words: ["epochs"]))
+        XCTAssertThrowsError(try Config.parse(words: ["epochs"])) { XCTAssertTrue("\($0)".contains("try 'epochs=100'"), "\($0)") }
+        XCTAssertThrowsError(try Config.parse(words: ["nonsense"])) { XCTAssertTrue("\($0)".contains("'nonsense'"), "\($0)") }
+        // A bare boolean argument is set to true, as the reference's `yolo train resume`.
+        XCTAssertEqual(try Config.parse(words: ["resume", "save_txt", "epochs=3"]),
+                       ["resume": .bool(true), "save_txt": .bool(true), "epochs": .int(3)])
     }
 }

@@ -33,11 +33,20 @@ public struct Config: Sendable, CustomStringConvertible {
         givenKeys.insert(key)
     }
 
-    /// Parses `key=value` words (the reference's CLI syntax; values as YAML scalars: 0.01, True, null, [0, 2]).
+    /// Parses `key=value` words (the reference's CLI syntax; values as YAML scalars: 0.01, True, null, [0, 2]). As
+    /// the reference, a bare name of a boolean argument sets it (`yolo train resume`, `yolo predict save_txt`).
     public static func parse(words: [String]) throws -> [String: ConfigValue] {
         var result: [String: ConfigValue] = [:]
         for word in words {
             guard let eq = word.firstIndex(of: "="), eq != word.startIndex else {
+                if let (key, value) = defaults.first(where: { $0.0 == word }) {
+                    guard case .bool = value else {
+                        throw ConfigError("'\(word)' is a valid argument but is missing an '=' sign to set its value, "
+                            + "i.e. try '\(word)=\(value)'")
+                    }
+                    result[word] = .bool(true)
+                    continue
+                }
                 throw ConfigError("'\(word)' is not key=value")
             }
             let key = String(word[..<eq]), text = String(word[word.index(after: eq)...])
