@@ -258,6 +258,18 @@ int ct_inplace(int op, ct_tensor ap, ct_tensor bp, double alpha) {
   });
 }
 
+int ct_unary_(int op, ct_tensor ap) {
+  CT_STATUS({
+    at::Tensor &a = T(ap);
+    switch (op) {
+      case CT_SILU: at::silu_(a); break;
+      case CT_RELU: a.relu_(); break;
+      case CT_SIGMOID: a.sigmoid_(); break;
+      default: throw std::invalid_argument("op " + std::to_string(op) + " has no in-place form");
+    }
+  });
+}
+
 int ct_inplace_scalar(int op, ct_tensor ap, double v) {
   CT_STATUS({
     at::Tensor &a = T(ap);

@@ -6,7 +6,7 @@
 Stays alive so that the Swift side can alternate with it: reads one command per line on stdin and answers each
 with one JSON line on stdout.
 
-    predict IMGSZ ITERATIONS IMAGE [IMAGE ...]   -> per image: median ms of preprocess + inference + postprocess (the
+    predict IMGSZ ITERATIONS IMAGE [IMAGE ...]   -> per image (3 warm-up calls the first time it is named): median ms of preprocess + inference + postprocess (the
                                                     results' speed dict), each stage's median, and the median wall
                                                     and CPU (all threads) ms around predict()
     val DATA_YAML IMGSZ BATCH WORKERS            -> images, wall seconds of model.val(), its speed dict (ms per image)
@@ -34,6 +34,7 @@ def main():
         torch_utils.NUM_THREADS = threads
     LOGGER.setLevel("ERROR")  # keep stdout to the JSON lines
     model = YOLO(checkpoint)
+    decoded = {}
     for line in sys.stdin:
         words = line.split()
         if not words:
@@ -42,9 +43,11 @@ def main():
             imgsz, iterations, paths = int(words[1]), int(words[2]), words[3:]
             out = {}
             for path in paths:
-                image = cv2.imread(path)  # decoded once: both sides time predict on a decoded image
-                for _ in range(3):  # warm-up (the first call builds the predictor and fuses the model)
-                    model.predict(image, imgsz=imgsz, device="cpu", verbose=False)
+                if path not in decoded:
+                    decoded[path] = cv2.imread(path)  # decoded once: both sides time predict on a decoded image
+                    for _ in range(3):  # warm-up (the first call builds the predictor and fuses the model)
+                        model.predict(decoded[path], imgsz=imgsz, device="cpu", verbose=False)
+                image = decoded[path]
                 speeds, walls, cpus = [], [], []
                 for _ in range(iterations):
                     start, cpu = time.perf_counter(), time.process_time()

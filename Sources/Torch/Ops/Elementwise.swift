@@ -23,6 +23,8 @@ extension Tensor {
     public func sigmoid() throws -> Tensor { try unary(Int32(CT_SIGMOID)) }
     public func relu() throws -> Tensor { try unary(Int32(CT_RELU)) }
     public func silu() throws -> Tensor { try unary(Int32(CT_SILU)) }
+    /// SiLU in place (no new tensor; not on tensors autograd needs).
+    public func silu_() throws { try check(ct_unary_(Int32(CT_SILU), handle)) }
     public func tanh() throws -> Tensor { try unary(Int32(CT_TANH)) }
     public func atan() throws -> Tensor { try unary(Int32(CT_ATAN)) }
     public func sin() throws -> Tensor { try unary(Int32(CT_SIN)) }

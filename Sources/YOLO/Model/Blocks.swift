@@ -30,7 +30,10 @@ final class Conv: Module, UnaryLayer, ModelLayer {
             let macs = Double(y.numel) * Double(conv.weight.numel / conv.weight.size(0))
             countedFlops = counted + 2 * macs + (bn != nil ? 8 * Double(y.numel) : 0)  // thop: 4 per affine BN output
         }
-        return activation ? try y.silu() : y
+        guard activation else { return y }
+        if isGradEnabled { return try y.silu() }
+        try y.silu_()  // inference: the convolution's fresh output is not needed otherwise
+        return y
     }
     func forward(_ inputs: [Tensor]) throws -> Tensor { try self(inputs[0]) }
 

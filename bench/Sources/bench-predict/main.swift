@@ -4,19 +4,21 @@
 //
 //   swift build -c release --product bench-predict --scratch-path .build-bench && .build-bench/release/bench-predict \
 //       [--threads N] [--rounds R] [--iterations I] [--imgsz 640] [--batch 16] [--workers W] [--copies C]
-//       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict] [--defaults]
+//       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict] [--defaults] [--profile TRACE.json]
 //
 // --defaults runs each side with its own thread setting instead of --threads: ours all cores (as the CLI), the
 // reference min(8, cores - 1) (what its select_device sets: 1 on a 2-core machine).
 //
-// predict: bus.jpg and zidane.jpg, decoded once; each side warms up 3 calls per image, then I timed calls; the figure
-// is the median of preprocess + inference + postprocess (each side's own per-stage timers); the median wall time
-// around the whole predict call and its CPU time (all threads: what a busy machine distorts least) are printed too.
+// predict: bus.jpg and zidane.jpg, decoded once; each side warms up 3 calls per image, then R rounds of I calls per
+// image alternate the sides call by call; a call's time is preprocess + inference + postprocess (each side's own
+// per-stage timers); the figure is the median over the pairs of ours / the reference's.
 // val: coco8's 4 validation images copied C times (default 8) into a temporary folder per side (no label cache is
 // shared or written into ../shared), batch 16, plots off; images per second is images / wall time of the whole val
 // call (dataset scan, loader, model, NMS, metrics).
-// Rounds alternate the sides, so that a busy spell of the machine does not fall on one side only; each side's best
-// round counts. Both sides fuse the model's batch norms into the convolutions, as `predict` and `val` do.
+// Rounds alternate the sides, so that a busy spell of the machine does not fall on one side only; the ratio of each
+// side's best round is printed, and the median over rounds of the ratio within a round (the two sides measured
+// minutes apart at most; on a VM whose speed drifts this is the steadier figure). Both sides fuse the model's batch
+// norms into the convolutions, as `predict` and `val` do.
 import Foundation
 import Torch
 import Vision
@@ -51,14 +53,6 @@ func median(_ values: [Double]) -> Double {
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
-
-/// CPU milliseconds of this process (all threads): what a busy machine distorts least.
-func cpuNow() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1e3 + Double(t.tv_usec) / 1e3 }
-    return ms(usage.ru_utime) + ms(usage.ru_stime)
-}
 
 /// coco8's validation images and labels copied `copies` times into a new folder, with a data YAML.
 func makeDataset(_ tag: String) throws -> (folder: String, yaml: String, count: Int) {
@@ -117,27 +111,6 @@ final class Reference {
     }
 }
 
-/// Our predict on each image: median stage sum, each stage's median, median wall and CPU time (ms).
-func predictSwift(_ predictor: Predictor, _ decoded: [Image]) throws
-    -> [(stages: Double, speed: [String: Double], wall: Double, cpu: Double)]
-{
-    try decoded.map { image in
-        for _ in 0..<3 { _ = try predictor.predict(image) }
-        var speeds: [[String: Double]] = [], walls: [Double] = [], cpus: [Double] = []
-        for _ in 0..<iterations {
-            let (start, cpu) = (now(), cpuNow())
-            let r = try predictor.predict(image)
-            walls.append(now() - start)
-            cpus.append(cpuNow() - cpu)
-            speeds.append(r.speed)
-        }
-        let keys = ["preprocess", "inference", "postprocess"]
-        return (median(speeds.map { s in keys.reduce(0) { $0 + (s[$1] ?? 0) } }),
-                Dictionary(uniqueKeysWithValues: keys.map { k in (k, median(speeds.map { $0[k] ?? 0 })) }), median(walls),
-                median(cpus))
-    }
-}
-
 /// Our val of `yaml`: wall seconds of the whole call (dataset, loader, pass) and its per-image stage times.
 func valSwift(_ model: DetectionModel, yaml: String) throws -> (seconds: Double, speed: [Double], map: Double) {
     let start = now()
@@ -167,6 +140,10 @@ do {
     let predictor = Predictor(model: model, config: config)
     predictor.log = { _ in }
     let decoded = try images.map { try Image(contentsOf: $0) }
+    if let path = option("--profile") {  // one predict of the first image, after warm-up, as a Chrome trace
+        for _ in 0..<3 { _ = try predictor.predict(decoded[0]) }
+        _ = try Runtime.profile(to: path) { try predictor.predict(decoded[0]) }
+    }
     let reference = swiftOnly ? nil : try Reference()
     defer { reference?.close() }
     let threadText = defaults ? "each side's default torch threads (ours \(threads), the reference min(8, cores - 1))"
@@ -175,33 +152,40 @@ do {
         + "\(cores) cores, \(rounds) rounds alternating the sides")
 
     if !arguments.contains("--no-predict") {
-        print("predict at imgsz \(imgsz): median of \(iterations) calls after 3 warm-up calls, per image (ms)")
-        var ours: [[Double]] = [], theirs: [[Double]] = []  // [round][image] stage sums
+        // Calls alternate between the sides one by one, so that both see the same moment of the machine; the ratio
+        // of each pair is the figure (its median), the sides' medians are printed too.
+        print("predict at imgsz \(imgsz): \(rounds) rounds of \(iterations) calls per image, alternating ours and the "
+            + "reference call by call, after 3 warm-up calls (ms: preprocess + inference + postprocess)")
+        for image in decoded { for _ in 0..<3 { _ = try predictor.predict(image) } }
+        var ours = [[Double]](repeating: [], count: images.count), theirs = ours, ratios = ours
         for round in 1...rounds {
-            let mine = try predictSwift(predictor, decoded)
-            ours.append(mine.map(\.stages))
-            for (path, m) in zip(images, mine) {
-                print("  round \(round) \(label(path))" + String(format: " swift-yolo %6.1f ms (", m.stages) + stageText(m.speed)
-                    + String(format: "; wall %.1f, CPU %.1f)", m.wall, m.cpu))
+            for (i, (path, image)) in zip(images, decoded).enumerated() {
+                var mine: [Double] = [], reference_: [Double] = [], speeds: [[String: Double]] = []
+                for _ in 0..<iterations {
+                    let r = try predictor.predict(image)
+                    mine.append(["preprocess", "inference", "postprocess"].reduce(0) { $0 + (r.speed[$1] ?? 0) })
+                    speeds.append(r.speed)
+                    guard let reference else { continue }
+                    let answer = try reference.ask("predict \(imgsz) 1 \(path)")
+                    let stages = (answer[path] as? [String: Any])?["stages_ms"] as? Double ?? .nan
+                    reference_.append(stages)
+                    ratios[i].append(mine.last! / stages)
+                }
+                ours[i] += mine
+                theirs[i] += reference_
+                let stage = Dictionary(uniqueKeysWithValues: ["preprocess", "inference", "postprocess"].map { k in
+                    (k, median(speeds.map { $0[k] ?? 0 }))
+                })
+                var line = "  round \(round) \(label(path))" + String(format: " swift-yolo %6.1f ms (", median(mine)) + stageText(stage) + ")"
+                if !reference_.isEmpty { line += String(format: ", reference %6.1f ms", median(reference_)) }
+                print(line)
             }
-            guard let reference else { continue }
-            let answer = try reference.ask("predict \(imgsz) \(iterations) " + images.joined(separator: " "))
-            var row: [Double] = []
-            for path in images {
-                let r = answer[path] as? [String: Any] ?? [:]
-                let stages = r["stages_ms"] as? Double ?? .nan
-                row.append(stages)
-                print("  round \(round) \(label(path))" + String(format: " reference %6.1f ms (", stages)
-                    + stageText(r["speed"] as? [String: Double] ?? [:]) + String(format: "; wall %.1f, CPU %.1f, %d threads)", r["wall_ms"] as? Double ?? .nan, r["cpu_ms"] as? Double ?? .nan, r["threads"] as? Int ?? 0))
-            }
-            theirs.append(row)
         }
         for (i, path) in images.enumerated() {
-            let mine = ours.map { $0[i] }.min()!
-            var line = "  \(label(path))" + String(format: " swift-yolo %6.1f ms", mine)
-            if !theirs.isEmpty {
-                let ref = theirs.map { $0[i] }.min()!
-                line += String(format: ", reference %6.1f ms, ratio ours/reference %.2f (goal <= 0.8)", ref, mine / ref)
+            var line = "  \(label(path))" + String(format: " swift-yolo %6.1f ms", median(ours[i]))
+            if !theirs[i].isEmpty {
+                line += String(format: ", reference %6.1f ms, ratio ours/reference %.2f (median of %d paired calls; goal <= 0.8)",
+                               median(theirs[i]), median(ratios[i]), ratios[i].count)
             }
             print(line)
         }
@@ -236,7 +220,8 @@ do {
         }
         var line = String(format: "  val swift-yolo %6.2f images/s", ours.max()!)
         if let best = theirs.max() {
-            line += String(format: ", reference %6.2f images/s, ratio ours/reference %.2f (goal >= 1.2)", best, ours.max()! / best)
+            line += String(format: ", reference %6.2f images/s, ratio ours/reference %.2f best rounds, %.2f median of rounds (goal >= 1.2)",
+                           best, ours.max()! / best, median(zip(ours, theirs).map { $0 / $1 }))
         }
         print(line)
     }

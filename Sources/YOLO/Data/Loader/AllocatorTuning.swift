@@ -7,8 +7,9 @@ import Foundation
 /// 16x3x640x640). glibc serves blocks that large with mmap and gives them back with munmap, so the kernel faults in
 /// and zeroes every page again, each time: measured on the loader benchmark, a quarter of all CPU time. With mmap off
 /// (M_MMAP_MAX = 0) and a high trim threshold, such blocks come from the heap and are reused; the price is that the
-/// process keeps its peak heap size. Done once, when the first DataLoader is made, on Linux only (elsewhere there is
-/// no `mallopt` and this does nothing). Set `DataLoader.tunesAllocator = false` before that to keep glibc's defaults.
+/// process keeps its peak heap size. Done once, when the first DataLoader or Predictor is made (a forward's
+/// activations are as large), on Linux only (elsewhere there is no `mallopt` and this does nothing). Set
+/// `DataLoader.tunesAllocator = false` before that to keep glibc's defaults.
 public enum AllocatorTuning {
     public static let applied: Bool = {
         #if os(Linux)
