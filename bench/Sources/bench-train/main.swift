@@ -6,7 +6,7 @@
 //
 //   swift build -c release --scratch-path .build-bench-train --product bench-train &&
 //       .build-bench-train/release/bench-train [--imgsz 320,640] [--modes defaults,equal] [--threads N] [--batch 16]
-//       [--copies 32] [--warmup 2] [--rounds 1] [--python PATH] [--swift-only]
+//       [--copies 32] [--warmup 2] [--rounds 1] [--python PATH] [--swift-only] [--workers N (ours)]
 //   (or `make bench-train`)
 //
 // Modes: `defaults` runs each side as it runs itself (ours: torch threads = cores, as the CLI sets them, and data
@@ -80,7 +80,7 @@ func measureSwift(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
         "data": .string(yaml), "model": .string("yolov8n.yaml"), "epochs": .int(1), "imgsz": .int(imgsz),
         "batch": .int(batchSize), "val": .bool(false), "plots": .bool(false), "project": .string("\(work)/runs"),
         "name": .string("swift"), "exist_ok": .bool(true), "seed": .int(0),
-    ]))
+    ].merging(option("--workers").flatMap(Int.init).map { ["workers": .int($0)] } ?? [:]) { $1 }))
     trainer.log = { _ in }
     var marks: [UInt64] = []
     trainer.callbacks.add(.onTrainBatchEnd) { _ in marks.append(DispatchTime.now().uptimeNanoseconds) }
@@ -89,7 +89,8 @@ func measureSwift(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
     let seconds = Double(timed.last! - timed.first!) / 1e9
     let table = try ResultsCSV(url: result.run.resultsCSV).read()
     let losses = ["train/box_loss", "train/cls_loss", "train/dfl_loss"].map { table.column($0)?.first ?? .nan }
-    let workers = min(Config().int("workers") ?? 8, cores)  // what the loader uses: the default, capped at the cores
+    // What the loader uses: --workers or the default, capped at the cores.
+    let workers = min(option("--workers").flatMap(Int.init) ?? Config().int("workers") ?? 8, cores)
     return SideResult(imagesPerSecond: Double(batchSize * (timed.count - 1)) / seconds, losses: losses,
                        threads: Runtime.threads, workers: workers)
 }
