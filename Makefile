@@ -32,3 +32,11 @@ bench-predict:
 	@scripts/setup.sh test
 	swift build -c release --scratch-path .build-bench --product bench-predict
 	.build-bench/release/bench-predict $(ARGS)
+
+# One training step phase by phase (forward, loss, backward, optimizer, EMA), ours and the reference's, in CPU time
+# (see bench/Sources/bench-step). ARGS passes options, e.g. make bench-step ARGS="--imgsz 640 --profile /tmp/t.json".
+.PHONY: bench-step
+bench-step:
+	@scripts/setup.sh test
+	swift build -c release --scratch-path .build-bench --product bench-step
+	.build-bench/release/bench-step $(ARGS)
