@@ -88,7 +88,8 @@ func measureSwift(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
     let timed = marks.dropFirst(warmup - 1)
     let seconds = Double(timed.last! - timed.first!) / 1e9
     let table = try ResultsCSV(url: result.run.resultsCSV).read()
-    let losses = ["train/box_loss", "train/cls_loss", "train/dfl_loss"].map { table.column($0)?.first ?? .nan }
+    // The last row: the run folder is reused, and results.csv appended to, as the reference does.
+    let losses = ["train/box_loss", "train/cls_loss", "train/dfl_loss"].map { table.column($0)?.last ?? .nan }
     // What the loader uses: --workers or the default, capped at the cores.
     let workers = min(option("--workers").flatMap(Int.init) ?? Config().int("workers") ?? 8, cores)
     return SideResult(imagesPerSecond: Double(batchSize * (timed.count - 1)) / seconds, losses: losses,
