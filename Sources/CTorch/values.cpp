@@ -107,9 +107,13 @@ int ct_pickle_save(ct_value v, const char *path) {
 }
 ct_value ct_pickle_load(const char *path) {
   return guard<ct_value>(nullptr, [&] {
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) throw std::runtime_error(std::string("cannot open ") + path);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // One read of the whole file (an istreambuf_iterator copy goes char by char: 2% of a short training run).
+    std::vector<char> bytes((size_t)in.tellg());
+    in.seekg(0);
+    if (!in.read(bytes.data(), (std::streamsize)bytes.size()))
+      throw std::runtime_error(std::string("failed to read ") + path);
     try {
       return make(torch::pickle_load(bytes));
     } catch (const c10::Error &e) {
