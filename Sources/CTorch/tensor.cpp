@@ -263,8 +263,6 @@ int ct_unary_(int op, ct_tensor ap) {
     at::Tensor &a = T(ap);
     switch (op) {
       case CT_SILU: at::silu_(a); break;
-      case CT_RELU: a.relu_(); break;
-      case CT_SIGMOID: a.sigmoid_(); break;
       default: throw std::invalid_argument("op " + std::to_string(op) + " has no in-place form");
     }
   });

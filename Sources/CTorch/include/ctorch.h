@@ -84,7 +84,7 @@ ct_tensor ct_binary_scalar(int op, ct_tensor a, double s);
 // In place on `a` (add/sub/mul/div with `alpha` scaling b for add and sub), for EMA and optimizer-free updates.
 int ct_inplace(int op, ct_tensor a, ct_tensor b, double alpha);
 int ct_inplace_scalar(int op, ct_tensor a, double s);
-// In place: CT_SILU, CT_RELU, CT_SIGMOID.
+// In place: CT_SILU.
 int ct_unary_(int op, ct_tensor a);
 int ct_copy_(ct_tensor dst, ct_tensor src);
 int ct_fill_(ct_tensor t, double value);
