@@ -25,6 +25,12 @@ func torchSettings() -> (cxx: [CXXSetting], link: [LinkerSetting]) {
         }
     } else {
         cflags += ["-I/usr/include/torch/csrc/api/include"]
+        // The system libtorch runs on the system oneDNN: with its headers (libdnnl-dev) the training Conv block
+        // calls it directly (Sources/CTorch/conv_block.cpp).
+        if fm.fileExists(atPath: "/usr/include/dnnl.hpp") {
+            cflags.append("-DCT_ONEDNN")
+            libs.append("dnnl")
+        }
     }
     libs.append("stdc++")
     return ([.unsafeFlags(cflags)], libs.map { .linkedLibrary($0) } + [.unsafeFlags(lflags)])

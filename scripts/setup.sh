@@ -5,7 +5,7 @@
 # Usage: scripts/setup.sh [test]
 set -euo pipefail
 
-packages=(libtorch-dev libgloo-dev libopencv-dev pkg-config)  # libgloo-dev: headers of libtorch's Gloo (DDP)
+packages=(libtorch-dev libgloo-dev libdnnl-dev libopencv-dev pkg-config)  # headers of libtorch's Gloo (DDP), oneDNN
 [ "${1:-}" = test ] && packages+=(python3-torch chromium)
 
 case "$(uname -s)" in

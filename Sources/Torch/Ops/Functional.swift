@@ -29,6 +29,25 @@ extension Tensor {
                 eps))
     }
 
+    /// Training's convolution + batch norm + SiLU block: `silu(batchNorm(conv2d(weight), training: true))`,
+    /// updating the running statistics, as one autograd node over oneDNN where the CPU and libtorch allow (the
+    /// same values as the three functions, which run elsewhere).
+    public func convBatchNormSiLU(
+        _ weight: Tensor, stride: (Int, Int), padding: (Int, Int), bnWeight: Tensor, bnBias: Tensor,
+        runningMean: Tensor?, runningVar: Tensor?, momentum: Double, eps: Double
+    ) throws -> Tensor {
+        let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
+        return try checked(
+            ct_conv_bn_silu(
+                handle, weight.handle, bnWeight.handle, bnBias.handle, runningMean?.handle, runningVar?.handle, s, p,
+                momentum, eps))
+    }
+    /// Whether `convBatchNormSiLU` runs as one fused node for these shapes on this machine.
+    public func convBatchNormSiLUIsFused(_ weight: Tensor, stride: (Int, Int), padding: (Int, Int)) -> Bool {
+        ct_conv_bn_silu_fused(
+            handle, weight.handle, [Int64(stride.0), Int64(stride.1)], [Int64(padding.0), Int64(padding.1)])
+    }
+
     public func maxPool2d(
         kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0), ceilMode: Bool = false
     ) throws -> Tensor {

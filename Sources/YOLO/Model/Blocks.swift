@@ -24,6 +24,15 @@ final class Conv: Module, UnaryLayer, ModelLayer {
     }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
+        if let bn, bn.isTraining, activation, countedFlops == nil, conv.bias == nil, conv.groups == 1,
+            conv.dilation == (1, 1)
+        {
+            // Training: one node (Torch's convBatchNormSiLU keeps oneDNN's blocked layout between the three).
+            try bn.numBatchesTracked.add_(1)
+            return try x.convBatchNormSiLU(
+                conv.weight, stride: conv.stride, padding: conv.padding, bnWeight: bn.weight, bnBias: bn.bias,
+                runningMean: bn.runningMean, runningVar: bn.runningVar, momentum: bn.momentum, eps: bn.eps)
+        }
         var y = try conv(x)
         if let bn { y = try bn(y) }
         if let counted = countedFlops {
