@@ -258,6 +258,19 @@ int ct_inplace(int op, ct_tensor ap, ct_tensor bp, double alpha) {
   });
 }
 
+int ct_scale_add_all_(ct_tensor *targets, const ct_tensor *sources, int n, double scale, double alpha) {
+  CT_STATUS({
+    std::vector<at::Tensor> t;
+    std::vector<at::Tensor> s;
+    for (int i = 0; i < n; ++i) {
+      t.push_back(T(targets[i]));
+      s.push_back(T(sources[i]));
+    }
+    at::_foreach_mul_(t, scale);
+    at::_foreach_add_(t, s, alpha);
+  });
+}
+
 int ct_unary_(int op, ct_tensor ap) {
   CT_STATUS({
     at::Tensor &a = T(ap);

@@ -84,6 +84,8 @@ ct_tensor ct_binary_scalar(int op, ct_tensor a, double s);
 // In place on `a` (add/sub/mul/div with `alpha` scaling b for add and sub), for EMA and optimizer-free updates.
 int ct_inplace(int op, ct_tensor a, ct_tensor b, double alpha);
 int ct_inplace_scalar(int op, ct_tensor a, double s);
+// targets[i] = targets[i] * scale + sources[i] * alpha for each i, in place, in two libtorch _foreach calls (EMA).
+int ct_scale_add_all_(ct_tensor *targets, const ct_tensor *sources, int n, double scale, double alpha);
 // In place: CT_SILU.
 int ct_unary_(int op, ct_tensor a);
 int ct_copy_(ct_tensor dst, ct_tensor src);

@@ -86,6 +86,16 @@ extension Tensor {
     public func add_(_ scalar: Double) throws { try check(ct_inplace_scalar(Int32(CT_ADD), handle, scalar)) }
     public func mul_(_ scalar: Double) throws { try check(ct_inplace_scalar(Int32(CT_MUL), handle, scalar)) }
     public func div_(_ scalar: Double) throws { try check(ct_inplace_scalar(Int32(CT_DIV), handle, scalar)) }
+    /// targets[i] = targets[i] · scale + sources[i] · alpha for every pair, in place, in two batched libtorch calls
+    /// (an exponential moving average over a whole model; the same arithmetic as mul_ then add_).
+    public static func scaleAndAdd_(_ targets: [Tensor], scale: Double, _ sources: [Tensor], alpha: Double) throws {
+        guard targets.count == sources.count else {
+            throw TorchError("scaleAndAdd_: \(targets.count) targets but \(sources.count) sources")
+        }
+        var t: [ct_tensor?] = targets.map { $0.handle }
+        let s: [ct_tensor?] = sources.map { $0.handle }
+        try check(ct_scale_add_all_(&t, s, Int32(t.count), scale, alpha))
+    }
     public func copy_(_ source: Tensor) throws { try check(ct_copy_(handle, source.handle)) }
     public func fill_(_ value: Double) throws { try check(ct_fill_(handle, value)) }
     public func zero_() throws { try fill_(0) }

@@ -24,14 +24,14 @@ public final class ModelEMA {
     public func update(from source: DetectionModel) throws {
         updates += 1
         let d = decay(updates)
-        try withNoGrad {
-            for ((name, average), (sourceName, current)) in zip(model.stateDict(), source.stateDict()) {
-                guard average.dtype.isFloatingPoint else { continue }
-                precondition(name == sourceName, "EMA and model state dicts differ at \(name)")
-                try average.mul_(d)
-                try average.add_(current.detach(), alpha: 1 - d)
-            }
+        var averages: [Tensor] = [], currents: [Tensor] = []
+        for ((name, average), (sourceName, current)) in zip(model.stateDict(), source.stateDict()) {
+            guard average.dtype.isFloatingPoint else { continue }
+            precondition(name == sourceName, "EMA and model state dicts differ at \(name)")
+            averages.append(average)
+            currents.append(current)
         }
+        try withNoGrad { try Tensor.scaleAndAdd_(averages, scale: d, currents, alpha: 1 - d) }
     }
 
     /// Restores the averaged state (on resume).
