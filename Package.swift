@@ -29,7 +29,7 @@ func torchSettings() -> (cxx: [CXXSetting], link: [LinkerSetting]) {
         // calls it directly (Sources/CTorch/conv_block.cpp).
         if fm.fileExists(atPath: "/usr/include/dnnl.hpp") {
             cflags.append("-DCT_ONEDNN")
-            libs.append("dnnl")
+            libs += ["dnnl", "gomp"]
         }
     }
     libs.append("stdc++")

@@ -212,13 +212,39 @@ AVX2 void block_batch_norm_backward(const float *y, int64_t hw, const float *k, 
   }
 }
 
-// Runs body(image, channel block) over every pair, in parallel.
+}  // namespace
+
+// libgomp's entry for `#pragma omp parallel`, as GCC emits it. ATen's parallel_for is a header template whose pragma
+// this clang-compiled file cannot use (no -fopenmp, whose runtime would be LLVM's, not the libgomp libtorch runs on),
+// so the kernels join libtorch's OpenMP threads through it directly.
+extern "C" {
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
+}
+
+namespace {
+
+// Runs body(image, channel block) over every pair, split evenly over libtorch's threads.
 template <typename F>
 void each_block(const Geometry &g, F body) {
-  const int64_t blocks = g.o / kBlock;
-  at::parallel_for(0, g.n * blocks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) body(i / blocks, i % blocks);
-  });
+  const int64_t blocks = g.o / kBlock, count = g.n * blocks;
+  struct Job {
+    F *body;
+    int64_t blocks, count;
+    void run(int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) (*body)(i / blocks, i % blocks);
+    }
+  } job{&body, blocks, count};
+  const int64_t threads = std::min<int64_t>(at::get_num_threads(), count);
+  if (threads <= 1 || at::in_parallel_region()) return job.run(0, count);
+  GOMP_parallel(
+      [](void *data) {
+        Job &j = *static_cast<Job *>(data);
+        const int64_t t = omp_get_thread_num(), n = omp_get_num_threads(), chunk = (j.count + n - 1) / n;
+        j.run(std::min(j.count, t * chunk), std::min(j.count, (t + 1) * chunk));
+      },
+      &job, static_cast<unsigned>(threads), 0);
 }
 
 // Per-channel sums of `partial` ([n][o] values), added image by image in order: the same result on any thread count.
