@@ -19,6 +19,12 @@
 
 using namespace ctorch;
 
+// NCHW from a channel-blocked (N, C/8, H, W, 8) tensor; others as they are.
+static at::Tensor channels_first(const at::Tensor &x) {
+  if (x.dim() != 5) return x;
+  return x.permute({0, 1, 4, 2, 3}).reshape({x.size(0), x.size(1) * x.size(4), x.size(2), x.size(3)});
+}
+
 static at::Tensor unfused(const at::Tensor &x, const at::Tensor &w, const at::Tensor &gamma, const at::Tensor &beta,
                           const at::Tensor &running_mean, const at::Tensor &running_var, at::IntArrayRef stride,
                           at::IntArrayRef padding, double momentum, double eps) {
@@ -62,15 +68,25 @@ struct Geometry {
   memory::dims src, weights, dst, stride, padding;
   int64_t n, c, o, hw;  // batch, input and output channels, output pixels
 
+
+  // `x`: NCHW sizes, or (N, C/8, H, W, 8) for a channel-blocked input.
   Geometry(at::IntArrayRef x, at::IntArrayRef w, at::IntArrayRef s, at::IntArrayRef p)
-      : src(x.vec()), weights(w.vec()), stride(s.vec()), padding(p.vec()) {
+      : src(x.size() == 5 ? memory::dims{x[0], x[1] * kBlock, x[2], x[3]} : x.vec()),
+        weights(w.vec()),
+        stride(s.vec()),
+        padding(p.vec()) {
     const int64_t oh = (src[2] + 2 * p[0] - weights[2]) / s[0] + 1, ow = (src[3] + 2 * p[1] - weights[3]) / s[1] + 1;
     dst = {src[0], weights[0], oh, ow};
     n = src[0], c = src[1], o = weights[0], hw = oh * ow;
   }
   static memory::desc any(const memory::dims &d) { return memory::desc(d, f32, tag::any); }
   static memory::desc plain(const memory::dims &d) { return memory::desc(d, f32, tag::abcd); }
-  memory::desc blocked_dst() const { return memory::desc(dst, f32, tag::nChw8c); }
+  static memory::desc blocked(const memory::dims &d) { return memory::desc(d, f32, tag::nChw8c); }
+  // The layout of an activation tensor: blocked when it is (N, C/8, H, W, 8), else NCHW.
+  static memory::desc layout_of(const at::Tensor &t, const memory::dims &d) {
+    return t.dim() == 5 ? blocked(d) : plain(d);
+  }
+  std::vector<int64_t> blocked_shape(const memory::dims &d) const { return {d[0], d[1] / kBlock, d[2], d[3], kBlock}; }
 
   dnnl::convolution_forward::primitive_desc forward() const {
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
@@ -144,10 +160,17 @@ AVX2 void block_moments(const float *y, int64_t hw, double *sum, double *squares
   store(squares, q);
 }
 
-// out (channel-major, rows `stride` apart) = silu(y * scale + shift).
+// out = silu(y * scale + shift): blocked as y, or channel-major with rows `stride` apart when `stride` > 0.
 AVX2 void block_normalize_silu(const float *y, int64_t hw, const float *scale, const float *shift, float *out,
                                int64_t stride) {
   const __m256 a = _mm256_loadu_ps(scale), b = _mm256_loadu_ps(shift);
+  if (stride == 0) {
+    for (int64_t i = 0; i < hw * kBlock; i += kBlock) {
+      const __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(y + i), a, b);
+      _mm256_storeu_ps(out + i, _mm256_mul_ps(v, sigmoid8(v)));
+    }
+    return;
+  }
   int64_t i = 0;
   for (; i + kBlock <= hw; i += kBlock) {
     __m256 r[8];
@@ -178,8 +201,8 @@ AVX2 inline void silu_backward_pixel(__m256 grad, const float *y, __m256 mean, _
   accumulate(sum_dx, _mm256_mul_ps(dv, xhat));
 }
 
-// d (blocked) = dL/d(batch norm's output) from the output's gradient g (channel-major, rows `stride` apart), and the
-// sums of d and d * x̂ per channel (x̂ = (y - mean) * invstd).
+// d (blocked) = dL/d(batch norm's output) from the output's gradient g (blocked, or channel-major with rows `stride`
+// apart when `stride` > 0), and the sums of d and d * x̂ per channel (x̂ = (y - mean) * invstd).
 AVX2 void block_silu_backward(const float *y, const float *g, int64_t stride, int64_t hw, const float *mean,
                               const float *invstd, const float *gamma, const float *beta, float *d, double *sum_d,
                               double *sum_dx) {
@@ -187,11 +210,16 @@ AVX2 void block_silu_backward(const float *y, const float *g, int64_t stride, in
                be = _mm256_loadu_ps(beta);
   __m256d sd[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()}, sx[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
   int64_t i = 0;
-  for (; i + kBlock <= hw; i += kBlock) {
+  if (stride == 0) {
+    for (; i < hw; ++i)
+      silu_backward_pixel(_mm256_loadu_ps(g + i * kBlock), y + i * kBlock, m, is, ga, be, d + i * kBlock, sd, sx);
+  }
+  for (; stride > 0 && i + kBlock <= hw; i += kBlock) {
     __m256 r[8];
     for (int c = 0; c < 8; ++c) r[c] = _mm256_loadu_ps(g + c * stride + i);
     transpose8(r);
-    for (int j = 0; j < 8; ++j) silu_backward_pixel(r[j], y + (i + j) * kBlock, m, is, ga, be, d + (i + j) * kBlock, sd, sx);
+    for (int j = 0; j < 8; ++j)
+      silu_backward_pixel(r[j], y + (i + j) * kBlock, m, is, ga, be, d + (i + j) * kBlock, sd, sx);
   }
   for (; i < hw; ++i) {
     alignas(32) float column[8];
@@ -256,14 +284,15 @@ std::vector<double> channel_totals(const std::vector<double> &partial, const Geo
 }
 
 struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
+  // x: NCHW or channel-blocked; the output is channel-blocked when `blocked_output`, else NCHW.
   static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const at::Tensor &w,
                             const at::Tensor &gamma, const at::Tensor &beta, const at::Tensor &running_mean,
                             const at::Tensor &running_var, at::IntArrayRef stride, at::IntArrayRef padding,
-                            double momentum, double eps) {
+                            double momentum, double eps, bool blocked_output) {
     const Geometry g(x.sizes(), w.sizes(), stride, padding);
     const auto pd = g.forward();
     dnnl::stream stream(cpu_engine());
-    const at::Tensor src = relayout(x, Geometry::plain(g.src), pd.src_desc(), stream);
+    const at::Tensor src = relayout(x, Geometry::layout_of(x, g.src), pd.src_desc(), stream);
     const at::Tensor weights = relayout(w, Geometry::plain(g.weights), pd.weights_desc(), stream);
     at::Tensor y = buffer_for(pd.dst_desc());
     memory src_m = view(pd.src_desc(), src), w_m = view(pd.weights_desc(), weights), y_m = view(pd.dst_desc(), y);
@@ -276,7 +305,7 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
     std::vector<double> sums(g.n * g.o), squares(g.n * g.o);
     each_block(g, [&](int64_t n, int64_t b) {
       const int64_t at = n * g.o + b * kBlock;
-      block_moments(yp + (n * g.o + b * kBlock) * g.hw, g.hw, &sums[at], &squares[at]);
+      block_moments(yp + at * g.hw, g.hw, &sums[at], &squares[at]);
     });
     const std::vector<double> sum = channel_totals(sums, g), square = channel_totals(squares, g);
     const double count = static_cast<double>(g.n * g.hw);
@@ -288,22 +317,23 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
       invstd.data_ptr<float>()[c] = static_cast<float>(1.0 / std::sqrt(var + eps));
       batch_var.data_ptr<float>()[c] = static_cast<float>(var * count / (count - 1));
     }
-    if (running_mean.defined()) running_mean.mul_(1 - momentum).add_(mean, momentum);
-    if (running_var.defined()) running_var.mul_(1 - momentum).add_(batch_var, momentum);
+    running_mean.mul_(1 - momentum).add_(mean, momentum);
+    running_var.mul_(1 - momentum).add_(batch_var, momentum);
 
     const at::Tensor scale = (gamma * invstd).contiguous(), shift = (beta - mean * scale).contiguous();
-    at::Tensor out = at::empty(g.dst, x.options());
+    at::Tensor out = at::empty(blocked_output ? g.blocked_shape(g.dst) : g.dst, x.options());
     float *op = out.data_ptr<float>();
     each_block(g, [&](int64_t n, int64_t b) {
-      const int64_t c = b * kBlock;
-      block_normalize_silu(yp + (n * g.o + c) * g.hw, g.hw, scale.data_ptr<float>() + c, shift.data_ptr<float>() + c,
-                           op + (n * g.o + c) * g.hw, g.hw);
+      const int64_t c = b * kBlock, at = (n * g.o + c) * g.hw;
+      block_normalize_silu(yp + at, g.hw, scale.data_ptr<float>() + c, shift.data_ptr<float>() + c, op + at,
+                           blocked_output ? 0 : g.hw);
     });
 
     ctx->save_for_backward({src, w, y, gamma, beta, mean, invstd});
     ctx->saved_data["shape"] = x.sizes().vec();
     ctx->saved_data["stride"] = stride.vec();
     ctx->saved_data["padding"] = padding.vec();
+    ctx->saved_data["blocked_output"] = blocked_output;
     return out;
   }
 
@@ -312,8 +342,10 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &src = saved[0], &w = saved[1], &y = saved[2], &gamma = saved[3], &beta = saved[4],
                      &mean = saved[5], &invstd = saved[6];
-    const Geometry g(ctx->saved_data["shape"].toIntVector(), w.sizes(), ctx->saved_data["stride"].toIntVector(),
+    const std::vector<int64_t> x_shape = ctx->saved_data["shape"].toIntVector();
+    const Geometry g(x_shape, w.sizes(), ctx->saved_data["stride"].toIntVector(),
                      ctx->saved_data["padding"].toIntVector());
+    const bool blocked_output = ctx->saved_data["blocked_output"].toBool();
     const at::Tensor grad = grads[0].contiguous();
 
     // SiLU's and batch norm's gradients, written blocked into `d`.
@@ -322,8 +354,8 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
     float *dp = d.data_ptr<float>();
     std::vector<double> sums_d(g.n * g.o), sums_dx(g.n * g.o);
     each_block(g, [&](int64_t n, int64_t b) {
-      const int64_t c = b * kBlock, at = n * g.o + c, offset = (n * g.o + c) * g.hw;
-      block_silu_backward(yp + offset, gp + offset, g.hw, g.hw, mean.data_ptr<float>() + c,
+      const int64_t c = b * kBlock, at = n * g.o + c, offset = at * g.hw;
+      block_silu_backward(yp + offset, gp + offset, blocked_output ? 0 : g.hw, g.hw, mean.data_ptr<float>() + c,
                           invstd.data_ptr<float>() + c, gamma.data_ptr<float>() + c, beta.data_ptr<float>() + c,
                           dp + offset, &sums_d[at], &sums_dx[at]);
     });
@@ -346,7 +378,7 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
       block_batch_norm_backward(yp + offset, g.hw, &k[c], &p[c], &q[c], dp + offset);
     });
 
-    // The convolution's gradients from the blocked `d` and the forward's blocked input.
+    // The convolution's gradients from the blocked `d` and the forward's input as oneDNN took it.
     const auto fpd = g.forward();
     dnnl::stream stream(cpu_engine());
     const memory::desc d_desc = fpd.dst_desc();
@@ -363,9 +395,15 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
              dx_m = view(bpd.diff_src_desc(), dx);
       dnnl::convolution_backward_data(bpd).execute(
           stream, {{DNNL_ARG_DIFF_DST, dd_m}, {DNNL_ARG_WEIGHTS, w_m}, {DNNL_ARG_DIFF_SRC, dx_m}});
-      grad_x = at::empty(g.src, w.options());
-      memory plain = view(Geometry::plain(g.src), grad_x);
-      dnnl::reorder(dx_m, plain).execute(stream, dx_m, plain);
+      // In the input's own layout.
+      const memory::desc x_desc = x_shape.size() == 5 ? Geometry::blocked(g.src) : Geometry::plain(g.src);
+      if (x_desc == bpd.diff_src_desc()) {
+        grad_x = dx.view(x_shape);
+      } else {
+        grad_x = at::empty(x_shape, w.options());
+        memory target = view(x_desc, grad_x);
+        dnnl::reorder(dx_m, target).execute(stream, dx_m, target);
+      }
     }
     if (ctx->needs_input_grad(1)) {
       dnnl::convolution_backward_weights::desc wd(dnnl::algorithm::convolution_direct, Geometry::any(g.src),
@@ -384,22 +422,25 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
       dnnl::reorder(dw_m, plain).execute(stream, dw_m, plain);
     }
     stream.wait();
-    return {grad_x, grad_w, grad_gamma, grad_beta, {}, {}, {}, {}, {}, {}};
+    return {grad_x, grad_w, grad_gamma, grad_beta, {}, {}, {}, {}, {}, {}, {}};
   }
 };
 
-// Whether the fused node applies: float NCHW on a CPU with AVX2, plain convolution, oneDNN choosing nChw8c.
+// Whether the fused node applies: float NCHW or channel-blocked input on a CPU with AVX2, a plain convolution
+// (no groups or dilation), and oneDNN choosing nChw8c for its output.
 bool fusable(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride, at::IntArrayRef padding) {
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   const auto cpu_float = [](const at::Tensor &t) {
     return t.defined() && t.device().is_cpu() && t.layout() == at::kStrided && t.scalar_type() == at::kFloat;
   };
-  if (!avx2 || !at::globalContext().userEnabledMkldnn() || !cpu_float(x) || !cpu_float(w) || x.dim() != 4 || w.dim() != 4 || x.size(1) != w.size(1) || w.size(0) % kBlock != 0 ||
-      stride.size() != 2 || padding.size() != 2 || x.size(0) * x.size(2) * x.size(3) < 2)
+  const bool blocked = x.dim() == 5 && x.size(4) == kBlock;
+  if (!avx2 || !at::globalContext().userEnabledMkldnn() || !cpu_float(x) || !cpu_float(w) ||
+      !(x.dim() == 4 || blocked) || w.dim() != 4 || w.size(0) % kBlock != 0 || stride.size() != 2 ||
+      padding.size() != 2)
     return false;
   const Geometry g(x.sizes(), w.sizes(), stride, padding);
-  if (g.dst[2] < 1 || g.dst[3] < 1) return false;
-  return g.forward().dst_desc() == g.blocked_dst();
+  if (g.c != w.size(1) || g.dst[2] < 1 || g.dst[3] < 1 || g.n * g.hw < 2) return false;
+  return g.forward().dst_desc() == Geometry::blocked(g.dst);
 }
 
 }  // namespace
@@ -407,18 +448,20 @@ bool fusable(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride, a
 
 ct_tensor ct_conv_bn_silu(ct_tensor x, ct_tensor w, ct_tensor gamma, ct_tensor beta, ct_tensor running_mean,
                           ct_tensor running_var, const int64_t stride[2], const int64_t padding[2], double momentum,
-                          double eps) {
+                          double eps, bool blocked_output) {
   CT_HANDLE([&] {
     const at::Tensor rm = running_mean ? T(running_mean) : at::Tensor();
     const at::Tensor rv = running_var ? T(running_var) : at::Tensor();
 #ifdef CT_ONEDNN
     if (fusable(T(x), T(w), dims(stride, 2), dims(padding, 2)) && T(gamma).scalar_type() == at::kFloat &&
         T(beta).scalar_type() == at::kFloat)
+      // (autograd's apply takes no undefined tensors: missing running statistics get throwaway ones)
       return wrap(ConvBatchNormSiLU::apply(T(x).contiguous(), T(w).contiguous(), T(gamma).contiguous(),
-                                           T(beta).contiguous(), rm, rv, dims(stride, 2), dims(padding, 2), momentum,
-                                           eps));
+                                           T(beta).contiguous(), rm.defined() ? rm : at::zeros_like(T(gamma)),
+                                           rv.defined() ? rv : at::ones_like(T(gamma)), dims(stride, 2), dims(padding, 2), momentum,
+                                           eps, blocked_output));
 #endif
-    return wrap(unfused(T(x), T(w), T(gamma), T(beta), rm, rv, dims(stride, 2), dims(padding, 2), momentum, eps));
+    return wrap(unfused(channels_first(T(x)), T(w), T(gamma), T(beta), rm, rv, dims(stride, 2), dims(padding, 2), momentum, eps));
   }());
 }
 

@@ -76,6 +76,61 @@ final class ConvBlockTests: XCTestCase {
         return x.convBatchNormSiLUIsFused(w, stride: s, padding: p)
     }
 
+    /// Two blocks handing a channel-blocked map on (as the model's chains do), then back to NCHW: the same values
+    /// and gradients as the composition.
+    func testChannelBlockedChainMatchesComposition() throws {
+        let x = try Tensor.randn([2, 16, 10, 10])
+        let w1 = try Tensor.randn([16, 16, 3, 3]) * 0.2, w2 = try Tensor.randn([24, 16, 1, 1]) * 0.3
+        let ones = try Tensor.ones([16]), zeros = try Tensor.zeros([16])
+        let ones24 = try Tensor.ones([24]), zeros24 = try Tensor.zeros([24])
+        func chain(_ xs: [Tensor], blocked: Bool) throws -> Tensor {
+            let a = try xs[0].convBatchNormSiLU(
+                xs[1], stride: (1, 1), padding: (1, 1), bnWeight: ones, bnBias: zeros, runningMean: nil,
+                runningVar: nil, momentum: 0.03, eps: 1e-3, channelBlockedOutput: blocked)
+            if blocked && x.convBatchNormSiLUIsFused(w1, stride: (1, 1), padding: (1, 1)) {
+                XCTAssertEqual(a.shape, [2, 2, 10, 10, 8])
+            }
+            return try a.convBatchNormSiLU(
+                xs[2], stride: (1, 1), padding: (0, 0), bnWeight: ones24, bnBias: zeros24, runningMean: nil,
+                runningVar: nil, momentum: 0.03, eps: 1e-3, channelBlockedOutput: blocked
+            ).channelsFirst()
+        }
+        let blocked = try [x, w1, w2].map { try $0.clone().requiresGrad(true) }
+        let plain = try [x, w1, w2].map { try $0.clone().requiresGrad(true) }
+        let a = try chain(blocked, blocked: true), b = try chain(plain, blocked: false)
+        XCTAssertEqual(a.shape, [2, 24, 10, 10])
+        let probe = try Tensor.randn(a.shape)
+        try (a * probe).sum().backward()
+        try (b * probe).sum().backward()
+        try assertNear(a, b, "output", file: #filePath, line: #line)
+        for i in 0..<3 { try assertNear(blocked[i].grad!, plain[i].grad!, "gradient \(i)", file: #filePath, line: #line) }
+    }
+
+    /// Pooling, upsampling, concatenation, chunks and sums on channel-blocked maps equal the NCHW ones exactly.
+    func testChannelOperationsOnBlockedMapsEqualNCHW() throws {
+        let a = try Tensor.randn([2, 16, 6, 6]), b = try Tensor.randn([2, 16, 6, 6])
+        func blocked(_ t: Tensor) throws -> Tensor {  // NCHW -> (N, C/8, H, W, 8)
+            let s = t.shape
+            return try t.reshape(s[0], s[1] / 8, 8, s[2], s[3]).permute(0, 1, 3, 4, 2).contiguous()
+        }
+        let (ab, bb) = (try blocked(a), try blocked(b))
+        XCTAssertTrue(ab.isChannelBlocked)
+        XCTAssertTrue(try ab.channelsFirst().equal(a))
+        let pooled = try ab.maxPool2d(kernel: (5, 5), stride: (1, 1), padding: (2, 2))
+        XCTAssertTrue(pooled.isChannelBlocked)
+        XCTAssertTrue(try pooled.channelsFirst().equal(a.maxPool2d(kernel: (5, 5), stride: (1, 1), padding: (2, 2))))
+        let up = try ab.upsampleNearest(scale: 2)
+        XCTAssertEqual(up.shape, [2, 2, 12, 12, 8])
+        XCTAssertTrue(try up.channelsFirst().equal(a.upsampleNearest(scale: 2)))
+        XCTAssertTrue(try Tensor.catChannels([ab, bb]).channelsFirst().equal(Tensor.cat([a, b], dim: 1)))
+        XCTAssertTrue(try Tensor.catChannels([ab, b]).equal(Tensor.cat([a, b], dim: 1)))  // mixed: NCHW
+        let halves = try ab.chunkChannels(2)
+        XCTAssertTrue(try halves[1].channelsFirst().equal(a.chunk(2, dim: 1)[1]))
+        XCTAssertTrue(try ab.addChannels(bb).channelsFirst().equal(a + b))
+        XCTAssertTrue(try ab.addChannels(b).equal(a + b))
+        XCTAssertTrue(try ab.conv2d(Tensor.ones([3, 16, 1, 1])).allclose(a.conv2d(Tensor.ones([3, 16, 1, 1])), rtol: 1e-5, atol: 1e-5))
+    }
+
     /// |a - b| <= 1e-4 * max|b| + 1e-5 elementwise: float32 against float64.
     private func assertNear(_ a: Tensor, _ b: Tensor, _ what: String, file: StaticString, line: UInt) throws {
         let actual = try values(a), expected = try values(b)

@@ -139,10 +139,12 @@ ct_tensor ct_conv2d(ct_tensor x, ct_tensor w, ct_tensor bias /* nullable */, con
 ct_tensor ct_batch_norm(ct_tensor x, ct_tensor weight, ct_tensor bias, ct_tensor running_mean,
                         ct_tensor running_var, bool training, double momentum, double eps);
 // Training's Conv block: silu(batch_norm(conv2d(x, w, stride, padding), the batch's statistics)), updating the
-// running statistics (either may be NULL). One oneDNN-backed autograd node where that applies (conv_block.cpp).
+// running statistics (either may be NULL). One oneDNN-backed autograd node where that applies (conv_block.cpp),
+// which takes x as NCHW or channel-blocked (N, C/8, H, W, 8) and, with `blocked_output`, returns the latter; where
+// it does not apply, libtorch's three functions return NCHW.
 ct_tensor ct_conv_bn_silu(ct_tensor x, ct_tensor w, ct_tensor gamma, ct_tensor beta, ct_tensor running_mean,
                           ct_tensor running_var, const int64_t stride[2], const int64_t padding[2], double momentum,
-                          double eps);
+                          double eps, bool blocked_output);
 // Whether ct_conv_bn_silu runs its fused node for these shapes here (else libtorch's three functions).
 bool ct_conv_bn_silu_fused(ct_tensor x, ct_tensor w, const int64_t stride[2], const int64_t padding[2]);
 ct_tensor ct_max_pool2d(ct_tensor x, const int64_t kernel[2], const int64_t stride[2], const int64_t padding[2],

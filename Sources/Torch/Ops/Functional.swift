@@ -14,6 +14,10 @@ extension Tensor {
     ) throws -> Tensor {
         let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
         let d = [Int64(dilation.0), Int64(dilation.1)]
+        if isChannelBlocked {
+            return try channelsFirst().conv2d(
+                weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        }
         return try checked(ct_conv2d(handle, weight.handle, bias?.handle, s, p, d, Int64(groups)))
     }
 
@@ -23,7 +27,12 @@ extension Tensor {
         weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?, training: Bool,
         momentum: Double = 0.1, eps: Double = 1e-5
     ) throws -> Tensor {
-        try checked(
+        if isChannelBlocked {
+            return try channelsFirst().batchNorm(
+                weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar, training: training,
+                momentum: momentum, eps: eps)
+        }
+        return try checked(
             ct_batch_norm(
                 handle, weight?.handle, bias?.handle, runningMean?.handle, runningVar?.handle, training, momentum,
                 eps))
@@ -31,16 +40,18 @@ extension Tensor {
 
     /// Training's convolution + batch norm + SiLU block: `silu(batchNorm(conv2d(weight), training: true))`,
     /// updating the running statistics, as one autograd node over oneDNN where the CPU and libtorch allow (the
-    /// same values as the three functions, which run elsewhere).
+    /// same values as the three functions, which run elsewhere). Takes NCHW or channel-blocked input; with
+    /// `channelBlockedOutput`, the fused node returns its output channel-blocked (see ChannelBlocked.swift), which
+    /// the next block takes without converting; the three functions always return NCHW.
     public func convBatchNormSiLU(
         _ weight: Tensor, stride: (Int, Int), padding: (Int, Int), bnWeight: Tensor, bnBias: Tensor,
-        runningMean: Tensor?, runningVar: Tensor?, momentum: Double, eps: Double
+        runningMean: Tensor?, runningVar: Tensor?, momentum: Double, eps: Double, channelBlockedOutput: Bool = false
     ) throws -> Tensor {
         let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
         return try checked(
             ct_conv_bn_silu(
                 handle, weight.handle, bnWeight.handle, bnBias.handle, runningMean?.handle, runningVar?.handle, s, p,
-                momentum, eps))
+                momentum, eps, channelBlockedOutput))
     }
     /// Whether `convBatchNormSiLU` runs as one fused node for these shapes on this machine.
     public func convBatchNormSiLUIsFused(_ weight: Tensor, stride: (Int, Int), padding: (Int, Int)) -> Bool {
@@ -54,17 +65,21 @@ extension Tensor {
         let k = [Int64(kernel.0), Int64(kernel.1)]
         let s = stride.map { [Int64($0.0), Int64($0.1)] } ?? k
         let p = [Int64(padding.0), Int64(padding.1)]
+        if isChannelBlocked {
+            return try mapChannelBlocks { try $0.maxPool2d(kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode) }
+        }
         return try checked(ct_max_pool2d(handle, k, s, p, ceilMode))
     }
 
     /// Nearest-neighbour upsampling of an NCHW input to (height, width).
     public func upsampleNearest(height: Int, width: Int) throws -> Tensor {
-        try checked(ct_upsample_nearest2d(handle, Int64(height), Int64(width)))
+        if isChannelBlocked { return try mapChannelBlocks { try $0.upsampleNearest(height: height, width: width) } }
+        return try checked(ct_upsample_nearest2d(handle, Int64(height), Int64(width)))
     }
     /// Nearest-neighbour upsampling by an integer factor.
     public func upsampleNearest(scale: Int) throws -> Tensor {
         let s = shape
-        guard s.count == 4 else { throw TorchError("upsample expects an NCHW tensor, got shape \(s)") }
+        guard s.count == 4 || isChannelBlocked else { throw TorchError("upsample expects an NCHW tensor, got shape \(s)") }
         return try upsampleNearest(height: s[2] * scale, width: s[3] * scale)
     }
 

@@ -27,11 +27,13 @@ final class Conv: Module, UnaryLayer, ModelLayer {
         if let bn, bn.isTraining, activation, countedFlops == nil, conv.bias == nil, conv.groups == 1,
             conv.dilation == (1, 1)
         {
-            // Training: one node (Torch's convBatchNormSiLU keeps oneDNN's blocked layout between the three).
+            // Training: one node, whose output stays in oneDNN's channel-blocked layout for the next block (the
+            // model's channel operations below take either layout).
             try bn.numBatchesTracked.add_(1)
             return try x.convBatchNormSiLU(
                 conv.weight, stride: conv.stride, padding: conv.padding, bnWeight: bn.weight, bnBias: bn.bias,
-                runningMean: bn.runningMean, runningVar: bn.runningVar, momentum: bn.momentum, eps: bn.eps)
+                runningMean: bn.runningMean, runningVar: bn.runningVar, momentum: bn.momentum, eps: bn.eps,
+                channelBlockedOutput: true)
         }
         var y = try conv(x)
         if let bn { y = try bn(y) }
@@ -75,7 +77,7 @@ final class Bottleneck: Module, UnaryLayer {
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         let y = try cv2(cv1(x))
-        return add ? try x + y : y
+        return add ? try x.addChannels(y) : y
     }
 }
 
@@ -94,9 +96,9 @@ final class C2f: Module, ModelLayer {
     }
 
     func forward(_ inputs: [Tensor]) throws -> Tensor {
-        var y = try cv1(inputs[0]).chunk(2, dim: 1)
+        var y = try cv1(inputs[0]).chunkChannels(2)
         for block in m { y.append(try block(y[y.count - 1])) }
-        return try cv2(Tensor.cat(y, dim: 1))
+        return try cv2(Tensor.catChannels(y))
     }
 }
 
@@ -115,7 +117,7 @@ final class SPPF: Module, ModelLayer {
     func forward(_ inputs: [Tensor]) throws -> Tensor {
         var y = [try cv1(inputs[0])]
         for _ in 0..<3 { y.append(try m(y[y.count - 1])) }
-        return try cv2(Tensor.cat(y, dim: 1))
+        return try cv2(Tensor.catChannels(y))
     }
 }
 
@@ -123,7 +125,9 @@ final class SPPF: Module, ModelLayer {
 final class Concat: Module, ModelLayer {
     let dimension: Int
     init(dimension: Int = 1) { self.dimension = dimension }
-    func forward(_ inputs: [Tensor]) throws -> Tensor { try Tensor.cat(inputs, dim: dimension) }
+    func forward(_ inputs: [Tensor]) throws -> Tensor {
+        dimension == 1 ? try Tensor.catChannels(inputs) : try Tensor.cat(inputs.map { try $0.channelsFirst() }, dim: dimension)
+    }
 }
 
 /// Wraps a single-input layer (`nn.Upsample`, or `nn.Sequential` of repeated blocks) as a model layer.

@@ -2,7 +2,8 @@ import Foundation
 import Torch
 
 /// The head's raw outputs: box distributions (batch, 4·reg_max, anchors), class logits (batch, nc, anchors), and
-/// the feature maps they came from (for anchors and strides).
+/// the feature maps they came from (for anchors and strides; channel-blocked in training, see Torch's
+/// ChannelBlocked.swift, with height and width at dimensions 2 and 3 either way).
 public struct HeadOutput {
     public let boxes: Tensor
     public let scores: Tensor
