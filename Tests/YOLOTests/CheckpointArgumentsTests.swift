@@ -74,6 +74,29 @@ final class CheckpointArgumentsTests: TinyDatasetTestCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix("image 1/1 \(image): 96x96 ") }, "\(lines)")
     }
 
+    /// export, benchmark and train take them too: the reference's `{**self.overrides, **custom, **kwargs}`.
+    func testExportAndTrainRunAtTheCheckpointsTrainingImgszUnlessGivenOne() throws {
+        let model = try YOLO(try checkpoint(imgsz: 64))
+        model.log = { _ in }
+        func inputShape(_ file: URL) throws -> [Int64] {
+            try ONNXModelProto(serializedBytes: Data(contentsOf: file)).graph.input[0].type.tensorType.shape.dim
+                .map(\.dimValue)
+        }
+        XCTAssertEqual(try inputShape(try model.export(format: .onnx, to: directory.appendingPathComponent("a.onnx"))), [1, 3, 64, 64])
+        XCTAssertEqual(try inputShape(try model.export(Config.api("export", model: model.path, [:], overrides: [:]))), [1, 3, 64, 64])
+        let given = try model.export(Config.api("export", model: model.path, ["imgsz": .given(96)], overrides: ["batch": 2]))
+        XCTAssertEqual(try inputShape(given), [2, 3, 96, 96])
+
+        // Training from the checkpoint without data or imgsz: its dataset, at its size.
+        let result = try model.train(overrides: [
+            "epochs": 1, "batch": 4, "workers": 0, "project": .string(directory.path), "name": "again", "val": false,
+            "plots": false,
+        ])
+        let args = try String(contentsOf: result.run.argsYAML, encoding: .utf8)
+        XCTAssertTrue(args.contains("\nimgsz: 64\n"), args)
+        XCTAssertTrue(args.contains("\ndata: \(try tinyDataset())\n"), args)
+    }
+
     /// The reference's own checkpoint, trained at 320: predicted at 320 when no imgsz is given, as the reference does
     /// (`PredictValTests` checks the boxes at 320 against the reference's).
     func testTheReferencesCheckpointPredictsAtItsTrainingImgsz() throws {

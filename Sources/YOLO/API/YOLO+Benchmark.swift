@@ -20,6 +20,7 @@ extension YOLO {
     /// `benchmarks.log` in the current directory, as the reference does.
     @discardableResult
     public func benchmark(_ config: Config) throws -> BenchmarkReport {
+        let config = try withCheckpointArguments(config)
         let options = try BenchmarkOptions(config)
         let start = Date()
         var rows: [BenchmarkRow] = []

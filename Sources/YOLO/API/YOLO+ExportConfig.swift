@@ -5,12 +5,15 @@ extension YOLO {
     /// `half`, `opset`) and prints the reference's closing line. Returns the file written.
     @discardableResult
     public func export(_ config: Config) throws -> URL {
+        let config = try withCheckpointArguments(config)
         var format = config.string("format") ?? "onnx"
         if format == "torchscript", config.string("format") == Config()["format"]?.string {
             format = "onnx"  // the reference's default format is TorchScript; ONNX is what this build writes
         }
         let options = ExportOptions(
-            imgsz: config.int("imgsz") ?? 640, batch: config.int("batch") ?? 1, dynamic: config.bool("dynamic"),
+            // batch 1 unless given, as the reference's export (not the training default, 16)
+            imgsz: config.int("imgsz") ?? 640, batch: config.givenKeys.contains("batch") ? config.int("batch") ?? 1 : 1,
+            dynamic: config.bool("dynamic"),
             half: config.bool("half"), opset: config.int("opset"))
         let start = Date()
         let url = try export(format: format, options: options)

@@ -22,7 +22,7 @@ extension YOLO {
     /// Trains with every setting in `config` (what `yolo train` runs): its `model` decides the starting point.
     @discardableResult
     public func train(_ config: Config) throws -> TrainResult {
-        let trainer = try Trainer(config)
+        let trainer = try Trainer(try withCheckpointArguments(config))
         trainer.log = log
         trainer.callbacks.append(callbacks)
         let result = try trainer.train()

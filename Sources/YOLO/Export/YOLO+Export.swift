@@ -5,13 +5,16 @@ extension YOLO {
     /// `<weights stem>.<format>` beside the checkpoint it was loaded from (for a model built from a YAML, in the
     /// current directory), or at `url` when one is given.
     ///
+    /// `imgsz` defaults to the checkpoint's training size (640 for a model built from a YAML), as the reference's.
+    ///
     ///     let file = try YOLO("runs/detect/train/weights/best.pt").export(format: .onnx)   // …/weights/best.onnx
     @discardableResult
     public func export(
-        format: ExportFormat = .onnx, imgsz: Int = 640, batch: Int = 1, dynamic: Bool = false, half: Bool = false,
+        format: ExportFormat = .onnx, imgsz: Int? = nil, batch: Int = 1, dynamic: Bool = false, half: Bool = false,
         opset: Int? = nil, to url: URL? = nil
     ) throws -> URL {
-        let options = ExportOptions(imgsz: imgsz, batch: batch, dynamic: dynamic, half: half, opset: opset)
+        let size = imgsz ?? checkpointArguments["imgsz"]?.int ?? 640
+        let options = ExportOptions(imgsz: size, batch: batch, dynamic: dynamic, half: half, opset: opset)
         return try export(format: format, options: options, to: url)
     }
 
