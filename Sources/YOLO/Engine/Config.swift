@@ -39,7 +39,7 @@ public struct Config: Sendable, CustomStringConvertible {
         var result: [String: ConfigValue] = [:]
         for word in words {
             guard let eq = word.firstIndex(of: "="), eq != word.startIndex else {
-                if let (key, value) = defaults.first(where: { $0.0 == word }) {
+                if let (_, value) = defaults.first(where: { $0.0 == word }) {
                     guard case .bool = value else {
                         throw ConfigError("'\(word)' is a valid argument but is missing an '=' sign to set its value, "
                             + "i.e. try '\(word)=\(value)'")

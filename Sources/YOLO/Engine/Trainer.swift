@@ -244,7 +244,7 @@ public final class Trainer {
         let trainStart = Date()
         let timeLimit = TrainingTimeLimit(hours: config.double("time"), start: trainStart)
         var timeUp = false
-        let elapsedBefore = try (try? ResultsCSV(url: run.resultsCSV).read().column("time")?.last) ?? 0
+        let elapsedBefore = (try? ResultsCSV(url: run.resultsCSV).read().column("time")?.last) ?? 0
         var stopper = EarlyStopping(patience: config.int("patience") ?? 100, best: bestFitness)
         var lastOptimizerStep = -1
         var completed = startEpoch
@@ -442,7 +442,7 @@ public final class Trainer {
             try event(.onFitEpochEnd)
         }
         if config.bool("plots") {
-            try? ResultsPlot.write(csv: run.resultsCSV)
+            _ = try? ResultsPlot.write(csv: run.resultsCSV)
             try? RunReport.gather(folder: run.url, title: "Training: \(run.url.lastPathComponent)", results: finalMetrics,
                                   confusion: finalReport.confusion, table: finalReport.table)
                 .write(to: run.url.appendingPathComponent("report.html"))
