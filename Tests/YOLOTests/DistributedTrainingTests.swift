@@ -140,6 +140,8 @@ final class DistributedTrainingTests: TinyDatasetTestCase {
         // One run folder, rank 0's, with one row per epoch.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: project.path), ["ddp"])
         let folder = RunDirectory(url: project.appendingPathComponent("ddp"))
+        XCTAssertEqual(try result.get().run.url.standardizedFileURL.path, folder.url.standardizedFileURL.path,
+                       "rank 1's result names rank 0's folder")
         XCTAssertEqual(try ResultsCSV(url: folder.resultsCSV).read().rows.map { $0[0] }, [1])
         // The weights rank 0 saved are, bit for bit, the ones rank 1 ended with.
         let saved = try DetectionModel.load(contentsOf: folder.lastWeights.path).stateDict()

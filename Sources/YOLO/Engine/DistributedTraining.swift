@@ -108,6 +108,14 @@ struct TrainingGroup {
         return try t.toArray(Int64.self).map { Int($0) }
     }
 
+    /// Rank 0's text on every rank (its UTF-8 bytes, after their count).
+    func fromMain(_ text: String) throws -> String {
+        guard group != nil else { return text }
+        let count = try fromMain([text.utf8.count])[0]
+        let bytes = try fromMain(isMain ? text.utf8.map { Int($0) } : Array(repeating: 0, count: count))
+        return String(decoding: bytes.map { UInt8($0) }, as: UTF8.self)
+    }
+
     /// The number of ranks whose state differs from rank 0's (bitwise), known to every rank.
     func ranksDiffering(_ model: Module) throws -> Int {
         guard let group else { return 0 }

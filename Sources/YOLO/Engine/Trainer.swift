@@ -155,11 +155,18 @@ public final class Trainer {
         try freeze(model)
         try ddp.broadcastState(model)
         self.model = model
-        // Only rank 0 writes a run folder; the others name the one it would take.
-        let run = try resumeRun ?? (ddp.isMain
-            ? RunDirectory.create(project: config.string("project"), name: config.string("name"), existOK: config.bool("exist_ok"))
-            : RunDirectory(url: RunDirectory.path(project: config.string("project"), name: config.string("name"),
-                                                  existOK: config.bool("exist_ok"))))
+        // Only rank 0 creates a run folder; the others take its path from rank 0 (a guess at the next free name of
+        // their own would race with rank 0 creating it).
+        let run: RunDirectory
+        if let resumeRun {
+            run = resumeRun
+        } else if ddp.isMain {
+            run = try RunDirectory.create(
+                project: config.string("project"), name: config.string("name"), existOK: config.bool("exist_ok"))
+            _ = try ddp.fromMain(run.url.path)
+        } else {
+            run = RunDirectory(url: URL(fileURLWithPath: try ddp.fromMain("")))
+        }
         if resumeState == nil, ddp.isMain { try ArgsYAML.write(config.entries, to: run.argsYAML) }
         let rect = config.bool("rect") && ddp.worldSize == 1
         if config.bool("rect"), !rect { log("WARNING: 'rect=True' is incompatible with Multi-GPU training, setting 'rect=False'") }
