@@ -7,8 +7,9 @@ import YOLO
 enum Modes {
     // train, val, predict, export and benchmark are the Swift API's methods: one code path for both.
     static func train(_ config: Config, words: [String]) throws {
-        // device=0,1,...: one process per device, each a rank of a DDP training (see DDPLauncher).
-        if DDPLauncher.shouldLaunch(config), let devices = DDPLauncher.devices(config["device"]) {
+        // device=0,1,... (given, or the resumed run's): one process per device, each a rank of a DDP training (see
+        // DDPLauncher).
+        if let devices = try DDPLauncher.devicesToLaunch(config) {
             return try DDPLauncher.launch(arguments: words, devices: devices)
         }
         var config = config

@@ -150,6 +150,19 @@ final class DistributedTrainingTests: TinyDatasetTestCase {
         XCTAssertEqual(zip(saved, mine).filter { !$0.0.1.equal($0.1.1) }.map(\.0.0), [], "tensors that differ between the ranks")
     }
 
+    /// `resume` relaunches the ranks of the run it resumes (its checkpoint's `device`); a rank never launches.
+    func testResumeLaunchesTheResumedRunsDevices() throws {
+        let path = directory.appendingPathComponent("last.pt").path
+        let trainArgs = try Config(["device": "0,1", "epochs": 3]).entries
+        try YOLO("yolov8n.yaml", nc: 2).model.save(
+            to: path, extra: [("train_args", .dict(trainArgs.map { ($0.0, StoredValue($0.1)) }))])
+        let resume = try Config.resolved(["resume": true, "model": .string(path)], mode: "train")
+        XCTAssertEqual(try DDPLauncher.devicesToLaunch(resume, environment: [:]), ["0", "1"])
+        XCTAssertNil(try DDPLauncher.devicesToLaunch(resume, environment: ["WORLD_SIZE": "2"]))
+        XCTAssertEqual(try DDPLauncher.devicesToLaunch(Config.resolved(["device": "0,1"], mode: "train"), environment: [:]), ["0", "1"])
+        XCTAssertNil(try DDPLauncher.devicesToLaunch(Config.resolved(["device": "0"], mode: "train"), environment: [:]))
+    }
+
     func testLaunchingOnDevicesThatAreNotThereFailsClearly() throws {
         guard let yolo = KillResumeTests.yoloExecutable() else {
             throw XCTSkip("no yolo executable beside the test bundle; build it with `swift build --build-tests`")

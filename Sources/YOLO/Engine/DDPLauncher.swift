@@ -29,11 +29,15 @@ public enum DDPLauncher {
         return items.count > 1 ? items : nil
     }
 
-    /// Whether this process should launch ranks: several devices, and not already a rank itself.
-    public static func shouldLaunch(_ config: Config, environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> Bool
-    {
-        devices(config["device"]) != nil && (environment["WORLD_SIZE"] ?? "").isEmpty
+    /// The devices this process should launch one rank each on, or nil: several devices in `device` (when resuming,
+    /// the resumed run's: `yolo train resume model=last.pt` of a `device=0,1` run relaunches its two ranks, as the
+    /// reference's resume does), and this process not already a rank itself.
+    public static func devicesToLaunch(
+        _ config: Config, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> [String]? {
+        guard (environment["WORLD_SIZE"] ?? "").isEmpty else { return nil }
+        guard let checkpoint = try Trainer.resumePath(config) else { return devices(config["device"]) }
+        return devices(try DetectionModel.loadWithTrainingArguments(contentsOf: checkpoint).trainArgs["device"])
     }
 
     /// Runs `arguments` in one child per device and waits for all; throws when the devices are not there or a
