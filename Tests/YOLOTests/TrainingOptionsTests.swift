@@ -127,6 +127,27 @@ final class TrainingOptionsTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("Using 4 train") }, lines.joined(separator: "\n"))
     }
 
+    /// `freeze=2`: layers 0 and 1 keep their weights bit for bit (their batch norms still track running statistics,
+    /// as the reference's, which only turns gradients off), and the layers after them learn.
+    func testFreezeKeepsTheFrozenLayersWeights() throws {
+        let trainer = try Trainer(trainConfig(["freeze": .int(2), "epochs": .int(1)]))
+        trainer.log = { _ in }
+        var before: [String: Tensor] = [:]
+        var meanBefore: Tensor?
+        trainer.callbacks.add(.onTrainStart) { trainer in
+            for (name, p) in trainer.model!.namedParameters() { before[name] = try p.detach().clone() }
+            meanBefore = try trainer.model!.stateDict().first { $0.0 == "model.0.bn.running_mean" }!.1.clone()
+        }
+        _ = try trainer.train()
+        let after = Dictionary(uniqueKeysWithValues: try XCTUnwrap(trainer.model).namedParameters())
+        let frozen = before.keys.filter { $0.hasPrefix("model.0.") || $0.hasPrefix("model.1.") }
+        XCTAssertEqual(frozen.count, 6, "\(frozen)")  // conv.weight, bn.weight, bn.bias of each
+        for name in frozen { XCTAssertTrue(try before[name]!.equal(XCTUnwrap(after[name])), "\(name) changed") }
+        XCTAssertFalse(try before["model.2.cv1.conv.weight"]!.equal(XCTUnwrap(after["model.2.cv1.conv.weight"])))
+        let mean = try XCTUnwrap(trainer.model).stateDict().first { $0.0 == "model.0.bn.running_mean" }!.1
+        XCTAssertFalse(try XCTUnwrap(meanBefore).equal(mean), "frozen batch norms still track statistics")
+    }
+
     func testTimeStopsTrainingAtTheFirstStepPastTheBudget() throws {
         // 0.36 ms: spent by the first optimizer step, so the first epoch ends there, is validated and saved.
         let trainer = try Trainer(trainConfig(["epochs": .int(50), "time": .double(1e-7)]))
