@@ -66,7 +66,9 @@ extension Tensor {
         let s = stride.map { [Int64($0.0), Int64($0.1)] } ?? k
         let p = [Int64(padding.0), Int64(padding.1)]
         if isChannelBlocked {
-            return try mapChannelBlocks { try $0.maxPool2d(kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode) }
+            return try mapChannelBlocks {
+                try $0.maxPool2d(kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+            }
         }
         return try checked(ct_max_pool2d(handle, k, s, p, ceilMode))
     }
