@@ -1,17 +1,29 @@
 # The two commands a user needs: `make run` (install, build, run the main job) and `make test`.
+# TORCH=pip (e.g. `make test TORCH=pip`) builds against pip's torch 2.x (installed by scripts/setup.sh into
+# .venv-torch) instead of Debian's libtorch 1.13, in its own build folder.
 .PHONY: setup run test bench bench-train
+
+TORCH ?= system
+export TORCH
+ifeq ($(TORCH),pip)
+SCRATCH := --scratch-path .build-torch-pip
+ENGINE = LIBTORCH="$$(ls -d $(CURDIR)/.venv-torch/lib/python3*/site-packages/torch | head -n 1)"
+BIN := .build-torch-pip
+else
+BIN := .build
+endif
 
 setup:
 	@scripts/setup.sh
 
 run: setup
-	swift build -c release --product yolo
-	scripts/demo.sh .build/release/yolo
+	$(ENGINE) swift build -c release --product yolo $(SCRATCH)
+	scripts/demo.sh $(BIN)/release/yolo
 
 test:
 	@scripts/setup.sh test
-	swift build --build-tests
-	swift test --skip-build --disable-swift-testing
+	$(ENGINE) swift build --build-tests $(SCRATCH)
+	$(ENGINE) swift test --skip-build --disable-swift-testing $(SCRATCH)
 
 bench:
 	@scripts/setup.sh test

@@ -32,6 +32,16 @@ static at::Tensor unfused(const at::Tensor &x, const at::Tensor &w, const at::Te
   return at::silu(at::batch_norm(y, gamma, beta, running_mean, running_var, true, momentum, eps, true));
 }
 
+// Written for oneDNN 2.x's API (3.0 removed the operation descriptors) and x86's AVX2: elsewhere, the fallback.
+#if defined(CT_ONEDNN) && defined(__x86_64__) && __has_include(<oneapi/dnnl/dnnl_version.h>)
+#include <oneapi/dnnl/dnnl_version.h>
+#if DNNL_VERSION_MAJOR != 2
+#undef CT_ONEDNN
+#endif
+#else
+#undef CT_ONEDNN
+#endif
+
 #ifdef CT_ONEDNN
 #include <immintrin.h>
 
@@ -458,5 +468,17 @@ bool ct_conv_bn_silu_fused(ct_tensor x, ct_tensor w, const int64_t stride[2], co
   return ctorch::guard<bool>(false, [&] { return fusable(T(x), T(w), dims(stride, 2), dims(padding, 2)); });
 #else
   return false;
+#endif
+}
+
+int ct_conv_bn_silu_support(void) {
+#ifdef CT_ONEDNN
+  // A 16 -> 16 channel 3x3 convolution: fused wherever this CPU and oneDNN take any.
+  return ctorch::guard<int>(1, [] {
+    const at::Tensor x = at::zeros({2, 16, 8, 8}), w = at::zeros({16, 16, 3, 3});
+    return fusable(x, w, {1, 1}, {1, 1}) ? 2 : 1;
+  });
+#else
+  return 0;
 #endif
 }

@@ -1,5 +1,6 @@
 // Tensors: lifetime, metadata, creation, elementwise math, reductions, views and indexing.
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <cstring>
 

@@ -14,6 +14,17 @@ public enum Runtime {
     /// The libtorch version this build links, e.g. "1.13.0".
     public static var torchVersion: String { String(cString: ct_torch_version()) }
 
+    /// Where training's fused Conv block (`Tensor.convBatchNormSiLU`) stands in this build on this machine.
+    public enum FusedConvBlock: Int32 {
+        /// Built without it: no oneDNN 2.x headers at build time, or a libtorch other than the system one.
+        case notBuilt = 0
+        /// Built, but this CPU has no AVX2 or oneDNN lays convolutions out otherwise (nChw16c on AVX-512).
+        case notOnThisCPU = 1
+        /// It runs here.
+        case active = 2
+    }
+    public static var fusedConvBlock: FusedConvBlock { FusedConvBlock(rawValue: ct_conv_bn_silu_support()) ?? .notBuilt }
+
     /// Runs `body` with libtorch's profiler on, then writes every operator call it made as a Chrome trace (JSON,
     /// chrome://tracing or Perfetto) to `path`.
     public static func profile<R>(to path: String, _ body: () throws -> R) throws -> R {

@@ -12,7 +12,7 @@ final class CheckpointTests: XCTestCase {
 
     func testStateDictNamesShapesDTypesAndOrderEqualTheManifest() throws {
         let checkpoint = try ReferenceCheckpoint.load(contentsOf: try Fixtures.shared(Self.trained))
-        let expected = try XCTUnwrap(Fixtures.expected("state_dict") as? [[Any]])
+        let expected = try Fixtures.expected("state_dict", as: [[Any]].self)
         XCTAssertEqual(checkpoint.source, "model")  // a finished run keeps no EMA
         XCTAssertEqual(checkpoint.stateDict.count, 355)
         XCTAssertEqual(checkpoint.stateDict.map(\.0), expected.map { $0[0] as? String })
@@ -28,7 +28,7 @@ final class CheckpointTests: XCTestCase {
         let checkpoint = try ReferenceCheckpoint.load(contentsOf: try Fixtures.shared(Self.trained))
         let parameters = checkpoint.stateDict.filter { !checkpoint.bufferNames.contains($0.0) }.map(\.1.numel)
         XCTAssertEqual(parameters.reduce(0, +), 3_157_200)
-        XCTAssertEqual(parameters.reduce(0, +), try XCTUnwrap(Fixtures.expected("parameters") as? Int))
+        XCTAssertEqual(parameters.reduce(0, +), try Fixtures.expected("parameters", as: Int.self))
         XCTAssertTrue(checkpoint.bufferNames.contains("model.0.bn.running_mean"))
         XCTAssertTrue(checkpoint.bufferNames.contains("model.0.bn.num_batches_tracked"))
         XCTAssertFalse(checkpoint.bufferNames.contains("model.0.bn.weight"))

@@ -27,7 +27,18 @@ enum Fixtures {
         return try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
     }
 
-    static func expected(_ key: String) throws -> Any? { (try manifest()["expected"] as? [String: Any])?[key] }
+    /// `expected[key]` of the manifest as a `T`. It unwraps itself: the skip it throws when ../shared is absent must
+    /// reach XCTest as a skip, and XCTUnwrap around it would turn that into a failure.
+    static func expected<T>(_ key: String, as type: T.Type = T.self, file: StaticString = #filePath, line: UInt = #line)
+        throws -> T
+    {
+        let value = (try manifest()["expected"] as? [String: Any])?[key]
+        guard let typed = value as? T else {
+            XCTFail("manifest expected.\(key) is not a \(T.self)", file: file, line: line)
+            throw XCTSkip("manifest expected.\(key) is not a \(T.self)")
+        }
+        return typed
+    }
 
     /// A raw little-endian float32 array of the reference fixtures, with its shape from the manifest.
     static func floats(_ name: String) throws -> (values: [Float], shape: [Int]) {

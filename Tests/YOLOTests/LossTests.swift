@@ -12,7 +12,7 @@ final class LossTests: XCTestCase {
     }
 
     func testLossMatchesTheReference() throws {
-        let expected = try XCTUnwrap(Fixtures.expected("loss") as? [String: Any])
+        let expected = try Fixtures.expected("loss", as: [String: Any].self)
         let loss = DetectionLoss(classes: 80, strides: [8, 16, 32])
         let result = try loss(
             boxes: fixture("loss_pred_boxes"), scores: fixture("loss_pred_scores"),

@@ -10,7 +10,7 @@ final class MetricsTests: XCTestCase {
     /// `expected.metrics`: the reference's P, R, mAP50, mAP50-95 and per-class AP50-95 for jittered detections on
     /// the four coco8 validation images, within 1e-6.
     func testMetricsMatchReference() throws {
-        let reference = try XCTUnwrap(try Fixtures.expected("metrics") as? [String: Any])
+        let reference = try Fixtures.expected("metrics", as: [String: Any].self)
         let truth = try XCTUnwrap(reference["ground_truth"] as? [[String: Any]])
         let detections = try XCTUnwrap(reference["detections"] as? [[String: Any]])
         XCTAssertEqual(truth.count, detections.count)

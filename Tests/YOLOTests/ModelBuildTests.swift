@@ -7,7 +7,7 @@ import XCTest
 final class ModelBuildTests: XCTestCase {
     func testYolov8nMatchesTheReferenceStateDictNamesShapesAndOrder() throws {
         let model = try DetectionModel(spec: ModelSpec(contentsOf: "yolov8n.yaml"))
-        let expected = try XCTUnwrap(Fixtures.expected("state_dict") as? [[Any]])
+        let expected = try Fixtures.expected("state_dict", as: [[Any]].self)
         let ours = model.stateDict()
         XCTAssertEqual(ours.count, 355)
         XCTAssertEqual(ours.map(\.0), expected.map { $0[0] as! String })

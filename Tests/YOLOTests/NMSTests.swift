@@ -20,7 +20,7 @@ final class NMSTests: XCTestCase {
     private func checkFixture(output: String, settings key: String) throws {
         let input = try Fixtures.floats("nms_input")
         let expected = try Fixtures.floats(output)
-        let settings = try XCTUnwrap(try Fixtures.expected(key) as? [String: Any])
+        let settings = try Fixtures.expected(key, as: [String: Any].self)
         let prediction = try Tensor(input.values, shape: input.shape)
         let result = try nonMaxSuppression(
             prediction: prediction, conf: settings["conf_thres"] as! Double, iou: settings["iou_thres"] as! Double,

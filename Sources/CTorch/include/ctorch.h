@@ -147,6 +147,9 @@ ct_tensor ct_conv_bn_silu(ct_tensor x, ct_tensor w, ct_tensor gamma, ct_tensor b
                           double eps, bool blocked_output);
 // Whether ct_conv_bn_silu runs its fused node for these shapes here (else libtorch's three functions).
 bool ct_conv_bn_silu_fused(ct_tensor x, ct_tensor w, const int64_t stride[2], const int64_t padding[2]);
+// 0: built without the fused node (no oneDNN 2.x headers, or another libtorch); 1: built with it, but this CPU or
+// oneDNN's layout choice (nChw16c on AVX-512) rules it out; 2: it runs here.
+int ct_conv_bn_silu_support(void);
 ct_tensor ct_max_pool2d(ct_tensor x, const int64_t kernel[2], const int64_t stride[2], const int64_t padding[2],
                         bool ceil_mode);
 ct_tensor ct_upsample_nearest2d(ct_tensor x, int64_t out_h, int64_t out_w);
