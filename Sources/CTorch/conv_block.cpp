@@ -11,6 +11,7 @@
 // Where it does not apply (no oneDNN headers at build time, a CPU without AVX2, groups or dilation, a layout other
 // than nChw8c, channels not a multiple of 8) the block runs libtorch's three functions, with the same result.
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
@@ -424,7 +425,7 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
   }
 };
 
-// Whether the fused node applies: float NCHW or channel-blocked input on a CPU with AVX2, a plain convolution
+// Whether the fused node applies: float NCHW or channel-blocked input on a CPU with AVX2 (autocast off), a plain convolution
 // (no groups or dilation), and oneDNN choosing nChw8c for its output.
 bool fusable(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride, at::IntArrayRef padding) {
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -432,7 +433,8 @@ bool fusable(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride, a
     return t.defined() && t.device().is_cpu() && t.layout() == at::kStrided && t.scalar_type() == at::kFloat;
   };
   const bool blocked = x.dim() == 5 && x.size(4) == kBlock;
-  if (!avx2 || !at::globalContext().userEnabledMkldnn() || !cpu_float(x) || !cpu_float(w) ||
+  // Under CPU autocast the composition runs in its lower precision; this node is float32 only.
+  if (!avx2 || at::autocast::is_cpu_enabled() || !at::globalContext().userEnabledMkldnn() || !cpu_float(x) || !cpu_float(w) ||
       !(x.dim() == 4 || blocked) || w.dim() != 4 || w.size(0) % kBlock != 0 || stride.size() != 2 ||
       padding.size() != 2)
     return false;

@@ -2,6 +2,12 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/csrc/api/include/torch/version.h>
+// Device-agnostic allocator statistics (no CUDA headers needed) arrived in torch 2.9; older ones report 0.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 9)
+#include <c10/core/CachingDeviceAllocator.h>
+#define CT_DEVICE_ALLOCATOR_STATS 1
+#endif
 #include <cstring>
 
 #include "common.h"
@@ -84,6 +90,16 @@ void ct_set_num_threads(int n) { guard<int>(-1, [&] { at::set_num_threads(n); re
 int ct_get_num_threads(void) { return at::get_num_threads(); }
 int ct_cuda_device_count(void) {
   return guard<int>(0, [] { return at::globalContext().hasCUDA() ? (int)at::detail::getCUDAHooks().getNumGPUs() : 0; });
+}
+int64_t ct_cuda_memory_reserved(int device) {
+#ifdef CT_DEVICE_ALLOCATOR_STATS
+  return guard<int64_t>(-1, [&]() -> int64_t {
+    if (device < 0 || device >= ct_cuda_device_count()) return 0;
+    return c10::getDeviceAllocator(c10::DeviceType::CUDA)->getDeviceStats(device).reserved_bytes[0].current;
+  });
+#else
+  return 0;
+#endif
 }
 bool ct_mps_is_available(void) { return guard<bool>(false, [] { return at::globalContext().hasMPS(); }); }
 bool ct_set_grad_enabled(bool enabled) {

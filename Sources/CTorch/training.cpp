@@ -11,6 +11,7 @@
 #include <torch/version.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <ATen/Config.h>
+#include <ATen/autocast_mode.h>
 
 #include <memory>
 #include <sstream>
@@ -283,5 +284,49 @@ int ct_optimizer_load(ct_optimizer o, const void *data, size_t size) {
 const void *ct_buffer_data(ct_buffer b) { return b->bytes.data(); }
 size_t ct_buffer_size(ct_buffer b) { return b->bytes.size(); }
 void ct_buffer_free(ct_buffer b) { delete b; }
+
+
+// ---- mixed precision: autocast and GradScaler's kernels ----------------------------------------------------
+// The 1.13 names (set_enabled for CUDA, set_cpu_enabled, ...) are kept as wrappers in 2.x: one spelling for both.
+int ct_autocast_enter(int device_kind, int dtype) {
+  CT_STATUS({
+    const at::ScalarType type = scalar_type(dtype);
+    if (device_kind == CT_CUDA) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(type);
+    } else if (device_kind == CT_CPU) {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(type);
+    } else {
+      throw std::invalid_argument("autocast: only CPU and CUDA devices");
+    }
+    at::autocast::increment_nesting();
+  });
+}
+int ct_autocast_exit(int device_kind) {
+  CT_STATUS({
+    if (device_kind == CT_CUDA) at::autocast::set_enabled(false);
+    else at::autocast::set_cpu_enabled(false);
+    // Casts of the weights are cached while autocast is on; they go with its outermost region.
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  });
+}
+bool ct_autocast_enabled(int device_kind) {
+  return guard<bool>(false, [&] {
+    return device_kind == CT_CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+  });
+}
+int ct_amp_unscale(const ct_tensor *params, int n, ct_tensor found_inf, ct_tensor inv_scale) {
+  CT_STATUS({
+    std::vector<at::Tensor> grads;
+    for (int i = 0; i < n; i++)
+      if (T(params[i]).grad().defined()) grads.push_back(T(params[i]).grad());
+    if (!grads.empty()) at::_amp_foreach_non_finite_check_and_unscale_(grads, T(found_inf), T(inv_scale));
+  });
+}
+int ct_amp_update_scale(ct_tensor scale, ct_tensor growth_tracker, ct_tensor found_inf, double growth, double backoff,
+                        int64_t interval) {
+  CT_STATUS(at::_amp_update_scale_(T(scale), T(growth_tracker), T(found_inf), growth, backoff, interval));
+}
 
 }  // extern "C"

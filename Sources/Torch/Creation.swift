@@ -18,6 +18,9 @@ extension Tensor {
     public func full(like value: Double) throws -> Tensor { try Tensor.full(shape, value, dtype: dtype, device: device) }
     public func zerosLike() throws -> Tensor { try full(like: 0) }
     public func onesLike() throws -> Tensor { try full(like: 1) }
+    /// Zeros or ones of `shape` with this tensor's dtype and device (PyTorch's `new_zeros`, `new_ones`).
+    public func newZeros(_ shape: [Int]) throws -> Tensor { try Tensor.full(shape, 0, dtype: dtype, device: device) }
+    public func newOnes(_ shape: [Int]) throws -> Tensor { try Tensor.full(shape, 1, dtype: dtype, device: device) }
 
     /// Values from `start` up to (not including) `end`. The dtype defaults to int64 as PyTorch's does for integers.
     public static func arange(

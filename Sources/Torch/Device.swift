@@ -31,6 +31,12 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Bytes libtorch's caching allocator holds on this device (`torch.cuda.memory_reserved`); 0 on the CPU and MPS.
+    public var memoryReserved: Int {
+        guard case .cuda(let i) = self else { return 0 }
+        return Swift.max(Int(ct_cuda_memory_reserved(Int32(i))), 0)
+    }
+
     /// Number of CUDA devices libtorch sees (0 on a CPU-only build).
     public static var cudaCount: Int { Int(ct_cuda_device_count()) }
 

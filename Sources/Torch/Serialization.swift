@@ -88,7 +88,9 @@ public enum Serialization {
         case .int(let i): return try made(ct_value_int(Int64(i)))
         case .double(let d): return try made(ct_value_double(d))
         case .string(let s): return try made(ct_value_string(s))
-        case .tensor(let t): return try made(ct_value_tensor(t.handle))
+        case .tensor(let t):
+            // Written from CPU copies: a checkpoint trained on a GPU loads on any machine.
+            return try made(ct_value_tensor((t.device == .cpu ? t : try t.to(.cpu)).handle))
         case .list(let items):
             let handles = try items.map(encode)
             defer { handles.forEach(ct_value_free) }

@@ -34,6 +34,8 @@ ct_profile ct_profile_start(const char *chrome_trace_path);
 void ct_profile_stop(ct_profile p);
 void ct_manual_seed(uint64_t seed);
 int ct_cuda_device_count(void);
+// Bytes the CUDA caching allocator holds on `device` (torch.cuda.memory_reserved; 0 without CUDA or before torch 2.9).
+int64_t ct_cuda_memory_reserved(int device);
 bool ct_mps_is_available(void);
 bool ct_set_grad_enabled(bool enabled);  // returns the previous state
 bool ct_is_grad_enabled(void);
@@ -168,6 +170,19 @@ int ct_zero_grad(ct_tensor t, bool set_to_none);
 ct_tensor ct_detach(ct_tensor t);
 // Scales the gradients so that their joint norm is at most max_norm; returns the norm before clipping (< 0: error).
 double ct_clip_grad_norm(const ct_tensor *ts, int n, double max_norm, double norm_type);
+
+// ---- mixed precision ------------------------------------------------------------------------------------------
+// Autocast on `device_kind` (CT_CPU or CT_CUDA) to `dtype` until the matching exit (regions nest; the outermost
+// exit clears the cache of cast weights).
+int ct_autocast_enter(int device_kind, int dtype);
+int ct_autocast_exit(int device_kind);
+bool ct_autocast_enabled(int device_kind);
+// GradScaler's kernels (CUDA on every libtorch, CPU from 2.x): each defined gradient of `params` *= inv_scale in
+// place, found_inf set to 1 where any is inf or NaN; then the scale's update (backoff on inf, growth after
+// `interval` clean steps).
+int ct_amp_unscale(const ct_tensor *params, int n, ct_tensor found_inf, ct_tensor inv_scale);
+int ct_amp_update_scale(ct_tensor scale, ct_tensor growth_tracker, ct_tensor found_inf, double growth, double backoff,
+                        int64_t interval);
 
 // ---- optimizers (libtorch's own) ---------------------------------------------------------------------------
 enum { CT_SGD = 0, CT_ADAMW, CT_ADAM };

@@ -52,6 +52,8 @@ open class Module {
 
     public func namedParameters() -> [(String, Tensor)] { collect { $0.ownParameters } }
     public func parameters() -> [Tensor] { namedParameters().map(\.1) }
+    /// Where the module's parameters are (the CPU for one without any).
+    public var device: Device { namedParameters().first?.1.device ?? .cpu }
     public func namedBuffers() -> [(String, Tensor)] { collect { $0.ownBuffers } }
 
     /// Parameters and buffers, in the order PyTorch's `state_dict()` gives them.

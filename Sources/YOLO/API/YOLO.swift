@@ -95,6 +95,13 @@ public final class YOLO {
         for (key, value) in checkpointArguments.sorted(by: { $0.key < $1.key }) where !config.givenKeys.contains(key) {
             try config.set(key, value)
         }
+        try place(on: config)
         return config
+    }
+
+    /// Moves the model to the run's `device` (the reference's `select_device`: the first GPU when there is one).
+    func place(on config: Config) throws {
+        let device = try DeviceSelection(config["device"]).device
+        if model.device != device { try model.to(device: device) }
     }
 }

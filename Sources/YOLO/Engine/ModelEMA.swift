@@ -11,6 +11,7 @@ public final class ModelEMA {
     /// A copy of `source` (same architecture and names), in eval mode.
     public init(_ source: DetectionModel, updates: Int = 0, decay: Double = 0.9999, tau: Double = 2000) throws {
         model = try DetectionModel(spec: source.spec, names: source.names)
+        if source.device != .cpu { try model.to(device: source.device) }
         try model.loadStateDict(source.stateDict())
         for p in model.parameters() { try p.requiresGrad(false) }
         model.eval()

@@ -13,8 +13,12 @@ public final class Predictor {
     /// The (height, width) the last image was letterboxed to, for the per-image line.
     public private(set) var lastInputShape = (0, 0)
 
+    /// Where the model is: the images go there.
+    let device: Device
+
     public init(model: DetectionModel, config: Config = Config()) {
         self.model = model
+        device = model.device
         model.eval()
         // Every forward allocates tens of megabytes of activations: reused heap blocks instead of fresh pages made
         // bench-predict's zidane.jpg 25% faster.
@@ -33,7 +37,8 @@ public final class Predictor {
         // One image at a time, so the reference pads only to the next multiple of the stride (`auto`).
         let stride = Int(model.strides.max() ?? 32)
         let letterbox = Letterbox(shape: ImageShape(height: imgsz, width: imgsz), auto: true, stride: stride)
-        let input = try Predictor.inputTensor(letterbox.apply(image))  // (1, 3, h, w) RGB in [0, 1], h and w ≤ imgsz
+        var input = try Predictor.inputTensor(letterbox.apply(image))  // (1, 3, h, w) RGB in [0, 1], h and w ≤ imgsz
+        if device != .cpu { input = try input.to(device) }
         lastInputShape = (input.size(2), input.size(3))
         times.append(Date())
         let output = try withNoGrad { try model(input) }

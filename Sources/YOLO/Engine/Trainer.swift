@@ -152,6 +152,11 @@ public final class Trainer {
         let names = Dictionary(uniqueKeysWithValues: spec.names.enumerated().map { ($0.offset, $0.element) })
         let classes = config.bool("single_cls") ? 1 : spec.nc
         let model = try makeModel(classes: classes, names: names)
+        // A DDP rank takes the device at its LOCAL_RANK; YOLO_DDP_CPU=1 ranks stay on the CPU.
+        let device = try DeviceSelection(
+            config["device"], localRank: distributed?.localRank,
+            cpuRanks: ProcessInfo.processInfo.environment["YOLO_DDP_CPU"] == "1").device
+        if device != .cpu { try model.to(device: device) }
         try freeze(model)
         try ddp.broadcastState(model)
         self.model = model
@@ -216,6 +221,10 @@ public final class Trainer {
             + "\(groups.normWeights.count) weight(decay=0.0), \(groups.decayed.count) weight(decay=\(weightDecay)), "
             + "\(groups.biases.count) bias(decay=0.0)")
         var schedule = TrainingSchedule(config: config, epochs: epochs, batchesPerEpoch: batches, accumulate: accumulate)
+        let precision = try TrainingPrecision(config["amp"], device: device) {
+            try TrainingPrecision.check(model, device: device, log: log)
+        }
+        let scaler = try GradScaler(enabled: precision.scalesLoss, device: device)
         let criterion = DetectionLoss(model: model, gains: LossGains(
             box: config.double("box") ?? 7.5, cls: config.double("cls") ?? 0.5, dfl: config.double("dfl") ?? 1.5))
 
@@ -228,6 +237,7 @@ public final class Trainer {
             ema = try ModelEMA(model)
             try ema.load(state.ema, updates: state.updates)
             try optimizer.loadState(state.optimizer)
+            try scaler.load(state.scaler)
             startEpoch = state.epoch + 1
             bestFitness = state.bestFitness
             if ddp.isMain { try ResultsCSV(url: run.resultsCSV).keepRows(throughEpoch: startEpoch) }
@@ -293,22 +303,25 @@ public final class Trainer {
                 if ni < 3, config.bool("plots"), ddp.isMain {  // the reference's first three training batches, as pictures
                     try? BatchPlot.save(batch, names: spec.names, to: run.url.appendingPathComponent("train_batch\(ni).jpg").path)
                 }
-                let loss = try criterion(model.forwardRaw(batch.normalizedImages()), targets: batch.targets)
+                let images = try batch.normalizedImages(device: device)
+                let loss = try precision.run { try criterion(model.forwardRaw(images), targets: batch.targets) }
                 // DDP averages the ranks' gradients; scaled by the world size they add up as one big batch's would.
-                try (ddp.worldSize > 1 ? loss.total * Double(ddp.worldSize) : loss.total).backward()
+                try scaler.scale(ddp.worldSize > 1 ? loss.total * Double(ddp.worldSize) : loss.total).backward()
                 meanLoss = zip(meanLoss, loss.items).map { ($0 * Double(i) + $1) / Double(i + 1) }
                 let stepping = ni - lastOptimizerStep >= stepEvery
                 if stepping {
                     let trainable = model.parameters().filter(\.requiresGrad)
                     try ddp.averageGradients(trainable)
+                    try scaler.unscale(trainable)  // clipping sees the true gradients
                     try clipGradNorm(trainable, maxNorm: 10)
-                    try optimizer.step()
+                    try scaler.step(optimizer, parameters: trainable)  // skipped on inf/NaN gradients
+                    try scaler.update()
                     try optimizer.zeroGrad()
                     try ema.update(from: model)
                     lastOptimizerStep = ni
                     if timeLimit?.exceeded == true { timeUp = true }
                 }
-                bar.description = Trainer.progressLine(epoch: epoch, of: epochs, losses: meanLoss,
+                bar.description = Trainer.progressLine(epoch: epoch, of: epochs, memory: device.memoryReserved, losses: meanLoss,
                                                        instances: batch.targets.size(0), size: batch.shape.width)
                 bar.update()
                 (progress.batch, progress.losses) = (i, meanLoss)
@@ -334,8 +347,8 @@ public final class Trainer {
             if interrupted {
                 // The epoch is incomplete: resuming redoes it, starting from the weights it reached.
                 if ddp.isMain {
-                    try TrainingState.save(model: model, ema: ema, optimizer: optimizer, epoch: epoch - 1, bestFitness: bestFitness,
-                                           config: config, to: run.lastWeights)
+                    try TrainingState.save(model: model, ema: ema, optimizer: optimizer, scaler: scaler, epoch: epoch - 1,
+                                           bestFitness: bestFitness, config: config, to: run.lastWeights)
                 }
                 log("\nInterrupted during epoch \(epoch + 1). Saved \(run.lastWeights.path).\n"
                     + "Resume with: yolo train resume model=\(run.lastWeights.path)")
@@ -370,8 +383,8 @@ public final class Trainer {
                     + learningRates.enumerated().map { ("lr/pg\($0.offset)", $0.element) }
                 try ResultsCSV(url: run.resultsCSV).append(
                     epoch: epoch + 1, time: elapsedBefore + Date().timeIntervalSince(trainStart), metrics: row)
-                try TrainingState.save(model: model, ema: ema, optimizer: optimizer, epoch: epoch, bestFitness: bestFitness,
-                                       config: config, to: run.lastWeights)
+                try TrainingState.save(model: model, ema: ema, optimizer: optimizer, scaler: scaler, epoch: epoch,
+                                       bestFitness: bestFitness, config: config, to: run.lastWeights)
                 if isBest { try FileManager.default.copyReplacing(run.lastWeights, with: run.bestWeights) }
                 if let period = config.int("save_period"), period > 0, (epoch + 1) % period == 0 {
                     try FileManager.default.copyReplacing(run.lastWeights, with: run.weights.appendingPathComponent("epoch\(epoch + 1).pt"))
@@ -462,8 +475,9 @@ public final class Trainer {
     static let progressHeader = ["Epoch", "GPU_mem", "box_loss", "cls_loss", "dfl_loss", "Instances", "Size"]
         .map { $0.leftPadded(11) }.joined()
 
-    static func progressLine(epoch: Int, of epochs: Int, losses: [Double], instances: Int, size: Int) -> String {
-        "\(epoch + 1)/\(epochs)".leftPadded(11) + "0G".leftPadded(11)
+    /// `memory`: bytes the device's allocator holds, printed in GiB as the reference's `GPU_mem` (0G on the CPU).
+    static func progressLine(epoch: Int, of epochs: Int, memory: Int = 0, losses: [Double], instances: Int, size: Int) -> String {
+        "\(epoch + 1)/\(epochs)".leftPadded(11) + (String(format: "%.3g", Double(memory) / 1073741824) + "G").leftPadded(11)
             + losses.map { String(format: "%11.4g", $0) }.joined() + "\(instances)".leftPadded(11) + "\(size)".leftPadded(11)
     }
 }

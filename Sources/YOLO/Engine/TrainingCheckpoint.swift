@@ -5,8 +5,9 @@ import Torch
 ///
 /// Layout (ours; `torch.load` opens it as a dict): the model entries of `DetectionModel.checkpointEntries()` with
 /// `model` = the EMA weights (what inference uses, as the reference's `ema`), plus `train_model` (the raw weights),
-/// `optimizer` (libtorch's optimizer archive as uint8), `epoch` (the last completed, 0-based), `best_fitness`,
-/// `updates` (EMA), `train_args` and `date`.
+/// `optimizer` (libtorch's optimizer archive as uint8), `scaler` (the GradScaler's state as PyTorch's
+/// `state_dict()`, empty without float16 AMP), `epoch` (the last completed, 0-based), `best_fitness`, `updates`
+/// (EMA), `train_args` and `date`.
 struct TrainingState {
     var epoch: Int
     var bestFitness: Double?
@@ -15,10 +16,11 @@ struct TrainingState {
     var model: [(String, Tensor)]
     var ema: [(String, Tensor)]
     var optimizer: [UInt8]
+    var scaler: [String: Double]
 
     static func save(
-        model: DetectionModel, ema: ModelEMA, optimizer: Optimizer?, epoch: Int, bestFitness: Double?, config: Config,
-        to url: URL
+        model: DetectionModel, ema: ModelEMA, optimizer: Optimizer?, scaler: GradScaler? = nil, epoch: Int,
+        bestFitness: Double?, config: Config, to url: URL
     ) throws {
         var entries = ema.model.checkpointEntries()
         entries += [
@@ -30,6 +32,7 @@ struct TrainingState {
             let bytes = try optimizer.stateBytes()
             entries.append(("optimizer", .tensor(try Tensor(bytes: bytes, shape: [bytes.count], dtype: .uint8))))
             entries.append(("train_model", .dict(model.stateDict().map { ($0.0, .tensor($0.1)) })))
+            entries.append(("scaler", .dict((scaler?.state ?? []).map { ($0.0, .double($0.1)) })))
         }
         try Serialization.save(.dict(entries), to: url.path)
     }
@@ -55,14 +58,20 @@ struct TrainingState {
         if case .dict(let args)? = value["train_args"] {
             for (key, v) in args { try? config.set(key, ConfigValue(v)) }
         }
+        var scaler: [String: Double] = [:]
+        if case .dict(let entries)? = value["scaler"] {
+            for (key, v) in entries { scaler[key] = v.double ?? v.int.map(Double.init) }
+        }
         return TrainingState(
             epoch: epoch, bestFitness: value["best_fitness"]?.double, updates: value["updates"]?.int ?? 0, config: config,
-            model: try tensors("train_model"), ema: try tensors("model"), optimizer: try optimizer.toArray(UInt8.self))
+            model: try tensors("train_model"), ema: try tensors("model"), optimizer: try optimizer.toArray(UInt8.self),
+            scaler: scaler)
     }
 
     /// Rewrites a finished run's checkpoint without what only resuming needs (as the reference strips its own).
     static func strip(_ url: URL) throws {
         guard case .dict(let entries) = try Serialization.load(from: url.path) else { return }
-        try Serialization.save(.dict(entries.filter { $0.0 != "optimizer" && $0.0 != "train_model" }), to: url.path)
+        let resumeOnly: Set = ["optimizer", "train_model", "scaler"]
+        try Serialization.save(.dict(entries.filter { !resumeOnly.contains($0.0) }), to: url.path)
     }
 }

@@ -45,10 +45,11 @@ public final class Validator {
         var times = [0.0, 0.0, 0.0, 0.0], images = 0
         let bar = showProgress ? ProgressBar(total: loader.batchCount, description: Validator.header) : nil
         let epoch = loader.epoch(0)
+        let device = model.device
         for batch in epoch {
             var t = Date()
             func lap(_ k: Int) { times[k] += Date().timeIntervalSince(t); t = Date() }
-            let x = try batch.normalizedImages()
+            let x = try batch.normalizedImages(device: device)
             lap(0)
             let (head, predictions) = try withNoGrad { () -> (HeadOutput, Tensor) in
                 let head = try model.forwardRaw(x)

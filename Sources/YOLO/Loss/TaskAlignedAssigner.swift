@@ -38,9 +38,10 @@ public struct TaskAlignedAssigner {
             let (b, n, a) = (scores.size(0), boxes.size(1), scores.size(1))
             if n == 0 {
                 return Assignment(
-                    labels: try Tensor.full([b, a], Double(classes), dtype: .int64), boxes: try predictedBoxes.zerosLike(),
-                    scores: try scores.zerosLike(), foreground: try Tensor.zeros([b, a], dtype: .bool),
-                    groundTruthIndex: try Tensor.zeros([b, a], dtype: .int64))
+                    labels: try Tensor.full([b, a], Double(classes), dtype: .int64, device: scores.device),
+                    boxes: try predictedBoxes.zerosLike(), scores: try scores.zerosLike(),
+                    foreground: try Tensor.zeros([b, a], dtype: .bool, device: scores.device),
+                    groundTruthIndex: try Tensor.zeros([b, a], dtype: .int64, device: scores.device))
             }
             let inside = try candidatesInside(anchors: anchors, boxes: boxes, mask: mask)  // (b, n, a) bool
             let realBoxes = try mask.to(.bool)
@@ -53,12 +54,12 @@ public struct TaskAlignedAssigner {
             positive = resolved
 
             // Targets from the assigned boxes.
-            let offsets = try Tensor.arange(0, Double(b)).view(b, 1) * Double(n)
+            let offsets = try Tensor.arange(0, Double(b), device: index.device).view(b, 1) * Double(n)
             let flatIndex = try index + offsets
             let targetLabels = try labels.to(.int64).flatten().index([flatIndex]).clamp(min: 0)
             let targetBoxes = try boxes.view(-1, 4).index([flatIndex])
-            var targetScores = try Tensor.zeros([b, a, classes], dtype: .int8).scatter(
-                dim: 2, index: targetLabels.unsqueeze(-1), source: Tensor.ones([b, a, 1], dtype: .int8))
+            var targetScores = try Tensor.zeros([b, a, classes], dtype: .int8, device: scores.device).scatter(
+                dim: 2, index: targetLabels.unsqueeze(-1), source: Tensor.ones([b, a, 1], dtype: .int8, device: scores.device))
             targetScores = try targetScores * foreground.unsqueeze(-1).gt(0)
 
             // Normalise the alignment so that each box's best anchor gets that box's best overlap.
@@ -100,16 +101,16 @@ public struct TaskAlignedAssigner {
         let boxScores = try scores.index([bi, ai, classOf])
         let overlapValues = try completeIoU(boxes.index([bi, gi]), predictedBoxes.index([bi, ai])).squeeze(-1).clamp(min: 0)
         let alignValues = try boxScores.pow(alpha) * overlapValues.pow(beta)
-        let overlaps = try Tensor.zeros(shape, dtype: predictedBoxes.dtype).indexPut([bi, gi, ai], overlapValues)
-        let alignment = try Tensor.zeros(shape, dtype: alignValues.dtype).indexPut([bi, gi, ai], alignValues)
+        let overlaps = try overlapValues.newZeros(shape).indexPut([bi, gi, ai], overlapValues)
+        let alignment = try alignValues.newZeros(shape).indexPut([bi, gi, ai], alignValues)
         return (alignment, overlaps)
     }
 
     /// (b, n, a) int8: 1 at each real box's top-k anchors by alignment (an anchor picked twice counts as none).
     func topCandidates(_ alignment: Tensor, mask: Tensor) throws -> Tensor {
         let indices = try alignment.topk(topk, dim: -1).indices.maskedFill(mask.logicalNot(), 0)
-        let counts = try Tensor.zeros(alignment.shape, dtype: .int8).scatter(
-            dim: -1, index: indices, source: Tensor.ones(indices.shape, dtype: .int8), add: true)
+        let counts = try Tensor.zeros(alignment.shape, dtype: .int8, device: alignment.device).scatter(
+            dim: -1, index: indices, source: Tensor.ones(indices.shape, dtype: .int8, device: alignment.device), add: true)
         return try counts.maskedFill(counts.gt(1), 0)
     }
 
@@ -120,7 +121,7 @@ public struct TaskAlignedAssigner {
         let multiple = try claims.unsqueeze(1).gt(1).expand(positive.shape)
         let best = try overlaps.max(dim: 1).indices
         let isBest = try positive.zerosLike().scatter(
-            dim: 1, index: best.unsqueeze(1), source: Tensor.ones(best.unsqueeze(1).shape, dtype: positive.dtype))
+            dim: 1, index: best.unsqueeze(1), source: positive.newOnes(best.unsqueeze(1).shape))
         let resolved = try Tensor.where(multiple, isBest, positive)
         let (foreground, index) = try resolved.max(dim: -2)
         return (foreground, index, resolved)

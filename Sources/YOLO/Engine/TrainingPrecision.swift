@@ -1,0 +1,60 @@
+import Foundation
+import Torch
+
+/// Training's precision from `amp`, as the reference decides it: `amp=True` (its default) trains CUDA runs under
+/// float16 autocast with a GradScaler once `check` finds float16 predictions close to float32 ones, and turns AMP
+/// off on the CPU and MPS; `amp=bf16` trains under bfloat16 autocast on any device, without a scaler; `amp=False`
+/// (or `fp32`) trains in float32.
+public struct TrainingPrecision {
+    /// The autocast type of forward and loss; nil: float32.
+    public let autocast: DType?
+    public let device: Device
+
+    /// Whether the loss is scaled (float16 only: bfloat16 has float32's range).
+    public var scalesLoss: Bool { autocast == .float16 }
+
+    public init(_ amp: ConfigValue?, device: Device, check: () throws -> Bool = { true }) throws {
+        self.device = device
+        switch amp {
+        case .string(let s)? where s.lowercased() == "bf16": autocast = .bfloat16
+        case .string(let s)? where s.lowercased() == "fp32" || s.lowercased() == "false": autocast = nil
+        case .bool(false)?: autocast = nil
+        case nil, .null?, .bool(true)?: autocast = device.isCUDA && (try check()) ? .float16 : nil
+        case let other?: throw ConfigError("amp=\(other) is not one of True, False, bf16, fp32")
+        }
+    }
+
+    /// `body` under this precision's autocast.
+    public func run<R>(_ body: () throws -> R) throws -> R {
+        guard let autocast else { return try body() }
+        return try Autocast.run(on: device, dtype: autocast, body)
+    }
+
+    /// The reference's `check_amp`: the model's predictions on a built-in picture under float16 autocast against
+    /// float32, within 0.5 (boxes in pixels, scores); false (with the reference's error) where they differ, which
+    /// is what GPUs with broken float16 give. The model is left in the mode it was in.
+    public static func check(_ model: DetectionModel, device: Device, log: (String) -> Void) throws -> Bool {
+        log("AMP: running Automatic Mixed Precision (AMP) checks...")
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { model.train(wasTraining) }
+        let side = Swift.max(256, Int((model.strides.max() ?? 32) * 4))
+        var rng = SplitMixRandom(seed: 0)  // one scene of the built-in dataset: the same picture every time
+        let image = try Predictor.inputTensor(ShapeScene.generate(size: side, rng: &rng).image).to(device)
+        let (full, half) = try withNoGrad {
+            (try model(image), try Autocast.run(on: device, dtype: .float16) { try model(image) }.to(.float32))
+        }
+        let close = try full.shape == half.shape && (full - half).abs().amax().item() <= 0.5
+        if close {
+            log("AMP: checks passed ✅")
+        } else {
+            log("AMP: checks failed. Anomalies were detected with AMP on your system that may lead to NaN losses or "
+                + "zero-mAP results, so AMP will be disabled during training.")
+        }
+        return close
+    }
+}
+
+extension Device {
+    var isCUDA: Bool { if case .cuda = self { true } else { false } }
+}
