@@ -38,7 +38,9 @@ static bool use_mkldnn_for_inference(const at::Tensor &x, const at::Tensor &w, c
 #if AT_MKLDNN_ENABLED()
   const bool recording = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() ||
                                                          (b.defined() && b.requires_grad()));
-  return !recording && at::globalContext().userEnabledMkldnn() && x.device().is_cpu() && x.layout() == at::kStrided &&
+  // Under CPU autocast, at::conv2d runs in the lower precision; this direct call would not.
+  return !recording && !at::autocast::is_cpu_enabled() && at::globalContext().userEnabledMkldnn() &&
+         x.device().is_cpu() && x.layout() == at::kStrided &&
          x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && x.dim() == 4 &&
          (!b.defined() || b.scalar_type() == at::kFloat);
 #else

@@ -90,6 +90,13 @@ final class DeviceAndPrecisionTests: TinyDatasetTestCase {
             XCTAssertEqual(column.count, 2)
             XCTAssertTrue(column.allSatisfy { $0.isFinite && $0 > 0 }, "\(name): \(column)")
         }
+        // Autocast did run: the same first epoch in float32 ends at other losses.
+        let float32 = try Trainer(trainConfig(["amp": .bool(false), "epochs": .int(3), "name": .string("fp32")]))
+        float32.log = { _ in }
+        float32.stopAfterEpochs = 1
+        let reference = try ResultsCSV(url: try float32.train().run.resultsCSV).read()
+        XCTAssertNotEqual(reference.column("train/box_loss")?.first, losses.column("train/box_loss")?.first)
+
         let resumed = try Trainer(Config(["resume": .string(half.run.lastWeights.path)]))
         resumed.log = { _ in }
         XCTAssertEqual(try resumed.train().epochsCompleted, 3)

@@ -19,7 +19,7 @@ public struct TrainingPrecision {
         case .string(let s)? where s.lowercased() == "bf16": autocast = .bfloat16
         case .string(let s)? where s.lowercased() == "fp32" || s.lowercased() == "false": autocast = nil
         case .bool(false)?: autocast = nil
-        case nil, .null?, .bool(true)?: autocast = device.isCUDA && (try check()) ? .float16 : nil
+        case nil, .null?, .bool(true)?: autocast = try device.isCUDA && check() ? .float16 : nil
         case let other?: throw ConfigError("amp=\(other) is not one of True, False, bf16, fp32")
         }
     }

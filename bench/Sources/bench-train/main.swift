@@ -105,7 +105,7 @@ func measurePython(yaml: String, imgsz: Int, threads: Int) throws -> SideResult 
     let out = Pipe()
     process.standardOutput = out
     let errors = "\(work)/reference-stderr.log"
-    FileManager.default.createFile(atPath: errors, contents: nil)
+    _ = FileManager.default.createFile(atPath: errors, contents: nil)
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
     try process.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
