@@ -66,7 +66,9 @@ enum Checks {
         [
             "swift-yolo \(CommandLineTool.version)", "libtorch \(Runtime.torchVersion), \(Runtime.threads) intra-op threads",
             "CPU cores \(ProcessInfo.processInfo.activeProcessorCount), memory \(ProcessInfo.processInfo.physicalMemory >> 30) GiB",
-            "CUDA devices \(Device.cudaCount)" + (Device.mps.isAvailable ? ", MPS available" : ""),
+            "CUDA available: \(Device.cudaCount > 0), \(Device.cudaCount) device(s)"
+                + (Device.mps.isAvailable ? ", MPS available" : "")
+                + ", training's fused CPU Conv block: \(Runtime.fusedConvBlock)",
         ].joined(separator: "\n")
     }
 }

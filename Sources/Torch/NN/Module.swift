@@ -54,6 +54,8 @@ open class Module {
     public func parameters() -> [Tensor] { namedParameters().map(\.1) }
     /// Where the module's parameters are (the CPU for one without any).
     public var device: Device { namedParameters().first?.1.device ?? .cpu }
+    /// The element type of the module's parameters (float32 for one without any).
+    public var dtype: DType { namedParameters().first?.1.dtype ?? .float32 }
     public func namedBuffers() -> [(String, Tensor)] { collect { $0.ownBuffers } }
 
     /// Parameters and buffers, in the order PyTorch's `state_dict()` gives them.

@@ -21,6 +21,7 @@ extension YOLO {
     @discardableResult
     public func benchmark(_ config: Config) throws -> BenchmarkReport {
         let config = try withCheckpointArguments(config)
+        try place(on: config)
         let options = try BenchmarkOptions(config)
         let start = Date()
         var rows: [BenchmarkRow] = []

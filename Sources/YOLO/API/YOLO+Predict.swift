@@ -25,6 +25,7 @@ extension YOLO {
     ) throws -> Results {
         let arguments: [String: ConfigValue?] = ["conf": .given(conf), "iou": .given(iou), "imgsz": .given(imgsz)]
         let config = try withCheckpointArguments(Config.api("predict", model: path, arguments, overrides: overrides))
+        try place(on: config)
         return try Predictor(model: model, config: config).predict(image)
     }
 
@@ -33,6 +34,7 @@ extension YOLO {
     @discardableResult
     public func predict(_ config: Config) throws -> [Results] {
         let config = try withCheckpointArguments(config)
+        try place(on: config)
         guard let source = config.string("source"), !source.isEmpty else { throw ConfigError("predict needs source=...") }
         let predictor = Predictor(model: model, config: config)
         predictor.log = log

@@ -25,6 +25,7 @@ extension YOLO {
     @discardableResult
     public func val(_ config: Config) throws -> ValidationOutput {
         var config = try withCheckpointArguments(config)
+        try place(on: config)
         if config["conf"] == .null { try config.set("conf", .double(0.001)) }
         // The run folder first: the batch plots and predictions.json are written during the pass.
         let run = try RunDirectory.create(mode: "val", project: config.string("project"), name: config.string("name"),

@@ -95,13 +95,14 @@ public final class YOLO {
         for (key, value) in checkpointArguments.sorted(by: { $0.key < $1.key }) where !config.givenKeys.contains(key) {
             try config.set(key, value)
         }
-        try place(on: config)
         return config
     }
 
-    /// Moves the model to the run's `device` (the reference's `select_device`: the first GPU when there is one).
+    /// For val, predict and benchmark (training places its own model): moves the model to the run's `device` (the reference's `select_device`: the first GPU when there is one), in
+    /// float16 with `half=True` on CUDA (the reference ignores `half` on the CPU).
     func place(on config: Config) throws {
         let device = try DeviceSelection(config["device"]).device
-        if model.device != device { try model.to(device: device) }
+        let dtype: DType = config.bool("half") && device.isCUDA ? .float16 : .float32
+        if model.device != device || model.dtype != dtype { try model.to(device: device, dtype: dtype) }
     }
 }

@@ -13,12 +13,12 @@ public final class Predictor {
     /// The (height, width) the last image was letterboxed to, for the per-image line.
     public private(set) var lastInputShape = (0, 0)
 
-    /// Where the model is: the images go there.
-    let device: Device
+    /// Where the model is, and in which precision: the images go there.
+    let device: Device, dtype: DType
 
     public init(model: DetectionModel, config: Config = Config()) {
         self.model = model
-        device = model.device
+        (device, dtype) = (model.device, model.dtype)
         model.eval()
         // Every forward allocates tens of megabytes of activations: reused heap blocks instead of fresh pages made
         // bench-predict's zidane.jpg 25% faster.
@@ -38,10 +38,10 @@ public final class Predictor {
         let stride = Int(model.strides.max() ?? 32)
         let letterbox = Letterbox(shape: ImageShape(height: imgsz, width: imgsz), auto: true, stride: stride)
         var input = try Predictor.inputTensor(letterbox.apply(image))  // (1, 3, h, w) RGB in [0, 1], h and w ≤ imgsz
-        if device != .cpu { input = try input.to(device) }
+        if device != .cpu || dtype != .float32 { input = try input.to(device: device, dtype: dtype) }
         lastInputShape = (input.size(2), input.size(3))
         times.append(Date())
-        let output = try withNoGrad { try model(input) }
+        let output = try withNoGrad { try model(input) }.to(.float32)  // NMS and boxes in float32 (half=True)
         times.append(Date())
         let kept = try nonMaxSuppression(
             prediction: output, conf: conf, iou: iou, classes: classes, agnostic: agnostic, maxDet: maxDet)[0]

@@ -446,6 +446,7 @@ public final class Trainer {
         if FileManager.default.fileExists(atPath: run.bestWeights.path), config.bool("val") {
             log("\nValidating \(run.bestWeights.path)...")
             let best = try DetectionModel.load(contentsOf: run.bestWeights.path)
+            if device != .cpu { try best.to(device: device) }
             if config.bool("plots") {  // val_batch pictures, curves and confusion matrices into the run folder
                 validator.files = ValidationFiles(folder: run.url, plots: true, saveJSON: false,
                                                   classMap: [], names: spec.names)

@@ -45,15 +45,16 @@ public final class Validator {
         var times = [0.0, 0.0, 0.0, 0.0], images = 0
         let bar = showProgress ? ProgressBar(total: loader.batchCount, description: Validator.header) : nil
         let epoch = loader.epoch(0)
-        let device = model.device
+        let (device, dtype) = (model.device, model.dtype)
         for batch in epoch {
             var t = Date()
             func lap(_ k: Int) { times[k] += Date().timeIntervalSince(t); t = Date() }
-            let x = try batch.normalizedImages(device: device)
+            var x = try batch.normalizedImages(device: device)
+            if dtype != .float32 { x = try x.to(dtype) }  // half=True
             lap(0)
             let (head, predictions) = try withNoGrad { () -> (HeadOutput, Tensor) in
                 let head = try model.forwardRaw(x)
-                return (head, try model.detect.decode(head))
+                return (head, try model.detect.decode(head).to(.float32))
             }
             lap(1)
             if let loss {
