@@ -35,6 +35,8 @@ inline at::IntArrayRef dims(const int64_t *p, int n) { return at::IntArrayRef(p,
 at::ScalarType scalar_type(int dtype);
 int dtype_code(at::ScalarType t);
 at::Device device(int kind, int index);
+// Whether autocast is on for `type` (CPU or CUDA), through the API of the libtorch at hand (training.cpp).
+bool autocast_enabled(at::DeviceType type);
 inline at::TensorOptions options(int dtype, int kind, int index) {
   return at::TensorOptions().dtype(scalar_type(dtype)).device(device(kind, index));
 }

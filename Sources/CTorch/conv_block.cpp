@@ -11,7 +11,6 @@
 // Where it does not apply (no oneDNN headers at build time, a CPU without AVX2, groups or dilation, a layout other
 // than nChw8c, channels not a multiple of 8) the block runs libtorch's three functions, with the same result.
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
@@ -434,7 +433,7 @@ bool fusable(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride, a
   };
   const bool blocked = x.dim() == 5 && x.size(4) == kBlock;
   // Under CPU autocast the composition runs in its lower precision; this node is float32 only.
-  if (!avx2 || at::autocast::is_cpu_enabled() || !at::globalContext().userEnabledMkldnn() || !cpu_float(x) || !cpu_float(w) ||
+  if (!avx2 || autocast_enabled(at::kCPU) || !at::globalContext().userEnabledMkldnn() || !cpu_float(x) || !cpu_float(w) ||
       !(x.dim() == 4 || blocked) || w.dim() != 4 || w.size(0) % kBlock != 0 || stride.size() != 2 ||
       padding.size() != 2)
     return false;

@@ -39,7 +39,7 @@ static bool use_mkldnn_for_inference(const at::Tensor &x, const at::Tensor &w, c
   const bool recording = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() ||
                                                          (b.defined() && b.requires_grad()));
   // Under CPU autocast, at::conv2d runs in the lower precision; this direct call would not.
-  return !recording && !at::autocast::is_cpu_enabled() && at::globalContext().userEnabledMkldnn() &&
+  return !recording && !autocast_enabled(at::kCPU) && at::globalContext().userEnabledMkldnn() &&
          x.device().is_cpu() && x.layout() == at::kStrided &&
          x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && x.dim() == 4 &&
          (!b.defined() || b.scalar_type() == at::kFloat);
@@ -289,34 +289,53 @@ void ct_buffer_free(ct_buffer b) { delete b; }
 
 
 // ---- mixed precision: autocast and GradScaler's kernels ----------------------------------------------------
-// The 1.13 names (set_enabled for CUDA, set_cpu_enabled, ...) are kept as wrappers in 2.x: one spelling for both.
+}  // extern "C"
+
+// Autocast's switches: per device type from torch 2.4 (where the 1.13 names warn on every call), 1.13's before.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool ctorch::autocast_enabled(at::DeviceType type) { return at::autocast::is_autocast_enabled(type); }
+static void set_autocast(at::DeviceType type, bool on, at::ScalarType dtype) {
+  at::autocast::set_autocast_enabled(type, on);
+  if (on) at::autocast::set_autocast_dtype(type, dtype);
+}
+#else
+bool ctorch::autocast_enabled(at::DeviceType type) {
+  return type == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+static void set_autocast(at::DeviceType type, bool on, at::ScalarType dtype) {
+  if (type == at::kCUDA) {
+    at::autocast::set_enabled(on);
+    if (on) at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(on);
+    if (on) at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+}
+#endif
+
+static at::DeviceType autocast_device(int device_kind) {
+  if (device_kind == CT_CUDA) return at::kCUDA;
+  if (device_kind == CT_CPU) return at::kCPU;
+  throw std::invalid_argument("autocast: only CPU and CUDA devices");
+}
+
+extern "C" {
+
 int ct_autocast_enter(int device_kind, int dtype) {
   CT_STATUS({
-    const at::ScalarType type = scalar_type(dtype);
-    if (device_kind == CT_CUDA) {
-      at::autocast::set_enabled(true);
-      at::autocast::set_autocast_gpu_dtype(type);
-    } else if (device_kind == CT_CPU) {
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(type);
-    } else {
-      throw std::invalid_argument("autocast: only CPU and CUDA devices");
-    }
+    set_autocast(autocast_device(device_kind), true, scalar_type(dtype));
     at::autocast::increment_nesting();
   });
 }
 int ct_autocast_exit(int device_kind) {
   CT_STATUS({
-    if (device_kind == CT_CUDA) at::autocast::set_enabled(false);
-    else at::autocast::set_cpu_enabled(false);
+    set_autocast(autocast_device(device_kind), false, at::kFloat);
     // Casts of the weights are cached while autocast is on; they go with its outermost region.
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   });
 }
 bool ct_autocast_enabled(int device_kind) {
-  return guard<bool>(false, [&] {
-    return device_kind == CT_CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-  });
+  return guard<bool>(false, [&] { return autocast_enabled(autocast_device(device_kind)); });
 }
 int ct_amp_unscale(const ct_tensor *params, int n, ct_tensor found_inf, ct_tensor inv_scale) {
   CT_STATUS({
