@@ -183,6 +183,16 @@ ct_tensor ct_upsample_nearest2d(ct_tensor x, int64_t out_h, int64_t out_w) {
   const int64_t size[2] = {out_h, out_w};
   CT_HANDLE(wrap(at::upsample_nearest2d(T(x), dims(size, 2))));
 }
+ct_tensor ct_upsample_bilinear2d(ct_tensor x, int64_t out_h, int64_t out_w, bool align_corners) {
+  const int64_t size[2] = {out_h, out_w};
+  CT_HANDLE(wrap(at::upsample_bilinear2d(T(x), dims(size, 2), align_corners)));
+}
+ct_tensor ct_conv_transpose2d(ct_tensor x, ct_tensor w, ct_tensor bias, const int64_t stride[2],
+                              const int64_t padding[2], const int64_t output_padding[2], int64_t groups,
+                              const int64_t dilation[2]) {
+  CT_HANDLE(wrap(at::conv_transpose2d(T(x), T(w), optional_tensor(bias), dims(stride, 2), dims(padding, 2),
+                                      dims(output_padding, 2), groups, dims(dilation, 2))));
+}
 ct_tensor ct_bce_with_logits(ct_tensor x, ct_tensor target, ct_tensor weight, ct_tensor pos_weight, int reduction) {
   CT_HANDLE(wrap(at::binary_cross_entropy_with_logits(T(x), T(target), optional_tensor(weight),
                                                       optional_tensor(pos_weight), reduction)));

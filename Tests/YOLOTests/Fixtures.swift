@@ -21,18 +21,19 @@ enum Fixtures {
         throw XCTSkip(message)
     }
 
-    /// `reference/yolov8n-coco8/manifest.json`.
-    static func manifest() throws -> [String: Any] {
-        let path = try shared("reference/yolov8n-coco8/manifest.json")
+    /// `reference/<folder>/manifest.json` (the detection fixtures by default; `yolov8n-seg-coco8`, ...).
+    static func manifest(_ folder: String = "yolov8n-coco8") throws -> [String: Any] {
+        let path = try shared("reference/\(folder)/manifest.json")
         return try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
     }
 
     /// `expected[key]` of the manifest as a `T`. It unwraps itself: the skip it throws when ../shared is absent must
     /// reach XCTest as a skip, and XCTUnwrap around it would turn that into a failure.
-    static func expected<T>(_ key: String, as type: T.Type = T.self, file: StaticString = #filePath, line: UInt = #line)
-        throws -> T
-    {
-        let value = (try manifest()["expected"] as? [String: Any])?[key]
+    static func expected<T>(
+        _ key: String, as type: T.Type = T.self, in folder: String = "yolov8n-coco8", file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> T {
+        let value = (try manifest(folder)["expected"] as? [String: Any])?[key]
         guard let typed = value as? T else {
             XCTFail("manifest expected.\(key) is not a \(T.self)", file: file, line: line)
             throw XCTSkip("manifest expected.\(key) is not a \(T.self)")
@@ -41,13 +42,21 @@ enum Fixtures {
     }
 
     /// A raw little-endian float32 array of the reference fixtures, with its shape from the manifest.
-    static func floats(_ name: String) throws -> (values: [Float], shape: [Int]) {
-        let path = try shared("reference/yolov8n-coco8/\(name).f32")
-        let arrays = try manifest()["arrays"] as? [String: Any]
-        let entry = arrays?[name] as? [String: Any] ?? arrays?["\(name).f32"] as? [String: Any]
-        let shape = (entry?["shape"] as? [Int]) ?? []
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let values = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        return (values, shape)
+    static func floats(_ name: String, in folder: String = "yolov8n-coco8") throws -> (values: [Float], shape: [Int]) {
+        let (data, shape) = try raw(name, extension: "f32", in: folder)
+        return (data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, shape)
+    }
+
+    /// A raw uint8 array of the reference fixtures (masks, file names), with its shape from the manifest.
+    static func bytes(_ name: String, in folder: String) throws -> (values: [UInt8], shape: [Int]) {
+        let (data, shape) = try raw(name, extension: "u8", in: folder)
+        return ([UInt8](data), shape)
+    }
+
+    private static func raw(_ name: String, extension ext: String, in folder: String) throws -> (Data, [Int]) {
+        let path = try shared("reference/\(folder)/\(name).\(ext)")
+        let arrays = try manifest(folder)["arrays"] as? [String: Any]
+        let entry = arrays?[name] as? [String: Any] ?? arrays?["\(name).\(ext)"] as? [String: Any]
+        return (try Data(contentsOf: URL(fileURLWithPath: path)), (entry?["shape"] as? [Int]) ?? [])
     }
 }

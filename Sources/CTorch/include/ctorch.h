@@ -155,6 +155,11 @@ int ct_conv_bn_silu_support(void);
 ct_tensor ct_max_pool2d(ct_tensor x, const int64_t kernel[2], const int64_t stride[2], const int64_t padding[2],
                         bool ceil_mode);
 ct_tensor ct_upsample_nearest2d(ct_tensor x, int64_t out_h, int64_t out_w);
+ct_tensor ct_upsample_bilinear2d(ct_tensor x, int64_t out_h, int64_t out_w, bool align_corners);
+// Transposed convolution, as nn.ConvTranspose2d (weight (in, out / groups, kh, kw)).
+ct_tensor ct_conv_transpose2d(ct_tensor x, ct_tensor w, ct_tensor bias /* nullable */, const int64_t stride[2],
+                              const int64_t padding[2], const int64_t output_padding[2], int64_t groups,
+                              const int64_t dilation[2]);
 enum { CT_REDUCTION_NONE = 0, CT_REDUCTION_MEAN, CT_REDUCTION_SUM };
 ct_tensor ct_bce_with_logits(ct_tensor x, ct_tensor target, ct_tensor weight /* nullable */,
                              ct_tensor pos_weight /* nullable */, int reduction);

@@ -63,6 +63,35 @@ public final class Conv2d: Module, UnaryLayer {
     }
 }
 
+/// Transposed 2-D convolution with a square kernel, as `nn.ConvTranspose2d` (weight (in, out, k, k), optional
+/// bias), initialised as PyTorch does (uniform in ±1/√fan_in, fan_in = out · k²).
+public final class ConvTranspose2d: Module, UnaryLayer {
+    public private(set) var weight: Tensor
+    public private(set) var bias: Tensor?
+    public let stride: Int, padding: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true)
+        throws
+    {
+        let bound = 1 / Double(outChannels * kernelSize * kernelSize).squareRoot()
+        func uniform(_ shape: [Int]) throws -> Tensor { try (Tensor.rand(shape) * (2 * bound) - bound).requiresGrad(true) }
+        weight = try uniform([inChannels, outChannels, kernelSize, kernelSize])
+        self.bias = bias ? try uniform([outChannels]) : nil
+        (self.stride, self.padding) = (stride, padding)
+    }
+
+    public override var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try x.convTranspose2d(weight, bias: bias, stride: (stride, stride), padding: (padding, padding))
+    }
+
+    public override func convertTensors(device: Device?, dtype: DType?) throws {
+        weight = try converted(weight, device, dtype)
+        bias = try bias.map { try converted($0, device, dtype) }
+    }
+}
+
 /// Batch normalisation over channels, as `nn.BatchNorm2d` (affine, tracking running statistics).
 public final class BatchNorm2d: Module, UnaryLayer {
     public private(set) var weight: Tensor, bias: Tensor

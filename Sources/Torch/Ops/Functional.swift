@@ -78,6 +78,27 @@ extension Tensor {
         if isChannelBlocked { return try mapChannelBlocks { try $0.upsampleNearest(height: height, width: width) } }
         return try checked(ct_upsample_nearest2d(handle, Int64(height), Int64(width)))
     }
+    /// Bilinear resizing of an NCHW tensor to `height` × `width`, as `F.interpolate(mode="bilinear")`.
+    public func upsampleBilinear(height: Int, width: Int, alignCorners: Bool = false) throws -> Tensor {
+        if isChannelBlocked { return try channelsFirst().upsampleBilinear(height: height, width: width, alignCorners: alignCorners) }
+        return try checked(ct_upsample_bilinear2d(handle, Int64(height), Int64(width), alignCorners))
+    }
+
+    /// Transposed 2-D convolution of an NCHW input with an (in, out / groups, kh, kw) weight.
+    public func convTranspose2d(
+        _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+        outputPadding: (Int, Int) = (0, 0), groups: Int = 1, dilation: (Int, Int) = (1, 1)
+    ) throws -> Tensor {
+        if isChannelBlocked {
+            return try channelsFirst().convTranspose2d(
+                weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups,
+                dilation: dilation)
+        }
+        let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
+        let o = [Int64(outputPadding.0), Int64(outputPadding.1)], d = [Int64(dilation.0), Int64(dilation.1)]
+        return try checked(ct_conv_transpose2d(handle, weight.handle, bias?.handle, s, p, o, Int64(groups), d))
+    }
+
     /// Nearest-neighbour upsampling by an integer factor.
     public func upsampleNearest(scale: Int) throws -> Tensor {
         let s = shape

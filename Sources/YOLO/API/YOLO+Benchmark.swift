@@ -20,6 +20,7 @@ extension YOLO {
     /// `benchmarks.log` in the current directory, as the reference does.
     @discardableResult
     public func benchmark(_ config: Config) throws -> BenchmarkReport {
+        try model.task.require("benchmark")
         let config = try withCheckpointArguments(config)
         try place(on: config)
         let options = try BenchmarkOptions(config)

@@ -5,6 +5,7 @@ extension YOLO {
     /// `half`, `opset`) and prints the reference's closing line. Returns the file written.
     @discardableResult
     public func export(_ config: Config) throws -> URL {
+        try model.task.require("export")
         let config = try withCheckpointArguments(config)
         var format = config.string("format") ?? "onnx"
         if format == "torchscript", config.string("format") == Config()["format"]?.string {

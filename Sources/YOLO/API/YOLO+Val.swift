@@ -24,6 +24,7 @@ extension YOLO {
     /// training, as in the reference.
     @discardableResult
     public func val(_ config: Config) throws -> ValidationOutput {
+        try model.task.require("val")
         var config = try withCheckpointArguments(config)
         try place(on: config)
         if config["conf"] == .null { try config.set("conf", .double(0.001)) }

@@ -152,6 +152,7 @@ public final class Trainer {
         let names = Dictionary(uniqueKeysWithValues: spec.names.enumerated().map { ($0.offset, $0.element) })
         let classes = config.bool("single_cls") ? 1 : spec.nc
         let model = try makeModel(classes: classes, names: names)
+        try model.task.require("train")
         // A DDP rank takes the device at its LOCAL_RANK; YOLO_DDP_CPU=1 ranks stay on the CPU.
         let device = try DeviceSelection(
             config["device"], localRank: distributed?.localRank,

@@ -6,12 +6,32 @@ public struct LossGains: Sendable {
     public init(box: Double = 7.5, cls: Double = 0.5, dfl: Double = 1.5) { (self.box, self.cls, self.dfl) = (box, cls, dfl) }
 }
 
-/// The loss of one batch: `total` (to back-propagate) = (box + cls + dfl) × batch size, and its parts after gains.
+/// The loss of one batch: `total` (to back-propagate) = the sum of its named parts (after gains) × batch size. The
+/// names are the task's (detect: box_loss, cls_loss, dfl_loss; segment adds seg_loss and sem_loss), in the
+/// reference's order, so the progress bar, results.csv and loggers follow them.
 public struct LossResult {
     public let total: Tensor
-    public let box: Double, cls: Double, dfl: Double
+    public let names: [String]
+    public let items: [Double]
     public let assignment: Assignment
-    public var items: [Double] { [box, cls, dfl] }
+
+    init(parts: [(String, Tensor)], batch: Int, assignment: Assignment) throws {
+        total = try parts.dropFirst().reduce(parts[0].1) { try $0 + $1.1 } * Double(batch)
+        names = parts.map(\.0)
+        items = try parts.map { try $0.1.item() }
+        self.assignment = assignment
+    }
+
+    public func item(_ name: String) -> Double? { names.firstIndex(of: name).map { items[$0] } }
+    public var box: Double { item("box_loss") ?? 0 }
+    public var cls: Double { item("cls_loss") ?? 0 }
+    public var dfl: Double { item("dfl_loss") ?? 0 }
+}
+
+/// The detection terms of a batch, each after its gain, and the assignment behind them (task losses add theirs).
+struct DetectionTerms {
+    let box: Tensor, cls: Tensor, dfl: Tensor
+    let assignment: Assignment
 }
 
 /// YOLOv8's detection loss: task-aligned assignment, CIoU and distribution focal loss on the foreground weighted by
@@ -43,6 +63,13 @@ public struct DetectionLoss {
     public func callAsFunction(boxes: Tensor, scores: Tensor, featureSizes: [(Int, Int)], targets: Tensor) throws
         -> LossResult
     {
+        let t = try terms(boxes: boxes, scores: scores, featureSizes: featureSizes, targets: targets)
+        return try LossResult(
+            parts: [("box_loss", t.box), ("cls_loss", t.cls), ("dfl_loss", t.dfl)], batch: scores.size(0),
+            assignment: t.assignment)
+    }
+
+    func terms(boxes: Tensor, scores: Tensor, featureSizes: [(Int, Int)], targets: Tensor) throws -> DetectionTerms {
         let batch = scores.size(0)
         let predictedDistributions = try boxes.permute(0, 2, 1).contiguous()  // (b, a, 4·regMax)
         let predictedScores = try scores.permute(0, 2, 1).contiguous()  // (b, a, nc)
@@ -62,10 +89,7 @@ public struct DetectionLoss {
             distributions: predictedDistributions, predictedBoxes: predictedBoxes, anchors: anchors,
             targetBoxes: assignment.boxes / strideColumn, assignment: assignment, scoreSum: scoreSum)
 
-        let parts = try [box * gains.box, cls * gains.cls, dfl * gains.dfl]
-        let total = try (parts[0] + parts[1] + parts[2]) * Double(batch)
-        let values = try parts.map { try $0.item() }
-        return LossResult(total: total, box: values[0], cls: values[1], dfl: values[2], assignment: assignment)
+        return DetectionTerms(box: try box * gains.box, cls: try cls * gains.cls, dfl: try dfl * gains.dfl, assignment: assignment)
     }
 
     /// Expected distances (softmax over the bins) turned into xyxy boxes, in grid units.

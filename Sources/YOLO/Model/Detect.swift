@@ -3,15 +3,19 @@ import Torch
 
 /// The head's raw outputs: box distributions (batch, 4·reg_max, anchors), class logits (batch, nc, anchors), and
 /// the feature maps they came from (for anchors and strides; channel-blocked in training, see Torch's
-/// ChannelBlocked.swift, with height and width at dimensions 2 and 3 either way).
+/// ChannelBlocked.swift, with height and width at dimensions 2 and 3 either way); and what a task's head adds.
 public struct HeadOutput {
     public let boxes: Tensor
     public let scores: Tensor
     public let features: [Tensor]
+    /// Segment: mask coefficients (batch, nm, anchors) and prototypes (batch, nm, H/4, W/4).
+    public var maskCoefficients: Tensor? = nil
+    public var prototypes: Tensor? = nil
 }
 
 /// The anchor-free detection head: per level a box branch (`cv2`) and a class branch (`cv3`), then DFL decoding.
-final class Detect: Module {
+/// Task heads (Segment) extend it with their own branches.
+class Detect: Module {
     let cv2: [Sequential]
     let cv3: [Sequential]
     let dfl: DFL
@@ -30,6 +34,10 @@ final class Detect: Module {
         (self.nc, self.regMax) = (nc, regMax)
         stride = Array(repeating: 0, count: channels.count)
     }
+
+    /// The task this head serves, and how many channels it adds after the class probabilities in `decode`.
+    var task: YOLOTask { .detect }
+    var extraChannels: Int { 0 }
 
     /// Raw outputs of both branches over every level, anchors concatenated P3, P4, P5 (row-major within a level).
     func head(_ features: [Tensor]) throws -> HeadOutput {

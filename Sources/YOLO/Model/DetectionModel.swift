@@ -1,8 +1,8 @@
 import Foundation
 import Torch
 
-/// A YOLOv8 detection network built from a `ModelSpec`: numbered layers (`model.0` … `model.22`) whose state dict
-/// matches the reference's names, shapes and order.
+/// A YOLOv8 network built from a `ModelSpec`: numbered layers (`model.0` … `model.22`) whose state dict matches
+/// the reference's names, shapes and order, ending in the task's head (Detect, Segment).
 public final class DetectionModel: Module {
     let model: ModuleList
     let inputs: [[Int]]  // each layer's `from`, made absolute (-1 stays "the previous layer")
@@ -50,15 +50,21 @@ public final class DetectionModel: Module {
             case "Detect":
                 c2 = 0
                 layer = try Detect(nc: spec.nc, channels: try row.from.map(channelsOf))
+            case "Segment":
+                c2 = 0
+                // The reference scales the prototype width (args[2]) like any channel count.
+                layer = try Segment(
+                    nc: spec.nc, masks: arg(1)?.int ?? 32, prototypeChannels: spec.scaledChannels(arg(2)?.int ?? 256),
+                    channels: try row.from.map(channelsOf))
             default:
-                throw fail("unsupported module (this build knows Conv, C2f, SPPF, nn.Upsample, Concat, Detect)")
+                throw fail("unsupported module (this build knows Conv, C2f, SPPF, nn.Upsample, Concat, Detect, Segment)")
             }
             if i == 0 { channels = [] }
             channels.append(c2)
             layers.append(layer)
             inputs.append(row.from.map { $0 == -1 || $0 >= 0 ? $0 : i + $0 })
         }
-        guard layers.last is Detect else { throw ModelError("\(spec.source): the last layer must be Detect") }
+        guard layers.last is Detect else { throw ModelError("\(spec.source): the last layer must be a head (Detect, Segment)") }
         model = ModuleList(layers)
         self.inputs = inputs
         kept = Set(inputs.flatMap { $0 }.filter { $0 >= 0 })
@@ -72,6 +78,8 @@ public final class DetectionModel: Module {
     var detect: Detect { model.modules.last as! Detect }
     public var strides: [Double] { detect.stride }
     public var classCount: Int { detect.nc }
+    /// What the head does: detect, segment.
+    public var task: YOLOTask { detect.task }
 
     /// Runs every layer and returns the head's raw outputs (what the loss consumes).
     public func forwardRaw(_ x: Tensor) throws -> HeadOutput {
@@ -90,8 +98,15 @@ public final class DetectionModel: Module {
         throw ModelError("model has no Detect layer")
     }
 
-    /// Decoded predictions (batch, 4 + nc, anchors): xywh boxes in input pixels, then class probabilities.
+    /// Decoded predictions (batch, 4 + nc + extra, anchors): xywh boxes in input pixels, class probabilities, then
+    /// what the task adds (Segment: 32 mask coefficients; its prototypes come from `predict`).
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try detect.decode(forwardRaw(x)) }
+
+    /// Decoded predictions and the task's extra outputs (Segment: the prototypes).
+    public func predict(_ x: Tensor) throws -> (output: Tensor, raw: HeadOutput) {
+        let raw = try forwardRaw(x)
+        return (try detect.decode(raw), raw)
+    }
 
     /// Strides of the detection levels, from a forward pass on a blank 256×256 image (as the reference does).
     private func computeStrides() throws {
