@@ -247,7 +247,7 @@ int cvs_image_encode(cv_image image, const char *ext, int quality, uint8_t **out
     });
 }
 
-void cvs_buffer_free(uint8_t *buffer) { std::free(buffer); }
+void cvs_buffer_free(void *buffer) { std::free(buffer); }
 
 int cvs_image_write(cv_image image, const char *path, int quality) {
     return guard(-1, [&] {
@@ -423,6 +423,37 @@ int cvs_fill_polygon(cv_image image, const double *xy, int count, double b, doub
         std::vector<std::vector<cv::Point>> polygons{fixed_points(xy, count, 3)};
         cv::fillPoly(mat(image), polygons, cv::Scalar(b, g, r), line_type(antialiased), kShift);
         return 0;
+    });
+}
+
+int cvs_fill_polygons_int(cv_image image, const int32_t *xy, const int32_t *counts, int polygons, double b, double g,
+                          double r) {
+    return guard(-1, [&] {
+        std::vector<std::vector<cv::Point>> shapes(polygons);
+        for (int i = 0, k = 0; i < polygons; i++)
+            for (int j = 0; j < counts[i]; j++, k++) shapes[i].emplace_back(xy[2 * k], xy[2 * k + 1]);
+        cv::fillPoly(mat(image), shapes, cv::Scalar(b, g, r), cv::LINE_8, 0);
+        return 0;
+    });
+}
+
+int cvs_find_contours(cv_image image, int32_t **xy, int32_t **counts) {
+    *xy = nullptr;
+    *counts = nullptr;
+    return guard(-1, [&] {
+        std::vector<std::vector<cv::Point>> contours;
+        cv::findContours(mat(image), contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+        size_t total = 0;
+        for (const auto &c : contours) total += c.size();
+        *xy = static_cast<int32_t *>(std::malloc(std::max<size_t>(total, 1) * 2 * sizeof(int32_t)));
+        *counts = static_cast<int32_t *>(std::malloc(std::max<size_t>(contours.size(), 1) * sizeof(int32_t)));
+        if (!*xy || !*counts) throw std::bad_alloc();
+        size_t k = 0;
+        for (size_t i = 0; i < contours.size(); i++) {
+            (*counts)[i] = static_cast<int32_t>(contours[i].size());
+            for (const auto &p : contours[i]) { (*xy)[k++] = p.x; (*xy)[k++] = p.y; }
+        }
+        return static_cast<int>(contours.size());
     });
 }
 

@@ -11,12 +11,10 @@ enum CommandLineTool {
 
     static func run(_ words: [String]) -> Int32 {
         var rest = words
-        var task = "detect"
-        if let first = rest.first, tasks.contains(first) {
-            task = first
+        if let first = rest.first, tasks.contains(first) {  // the TASK word, as task=...; the model's head decides
             rest.removeFirst()
+            if !rest.contains(where: { $0.hasPrefix("task=") }) { rest.append("task=\(first)") }
         }
-        guard task == "detect" else { return fail("task '\(task)' is not supported yet; this build does detect") }
         let mode = rest.first.flatMap { $0.contains("=") ? nil : $0 } ?? "help"
         if !rest.isEmpty, !rest[0].contains("=") { rest.removeFirst() }
         if rest.contains("--help") || rest.contains("-h") { print(Help.text(for: mode)); return 0 }

@@ -13,7 +13,12 @@ enum Modes {
             return try DDPLauncher.launch(arguments: words, devices: devices)
         }
         var config = config
-        if config.string("model") == nil { try config.set("model", .string("yolov8n.yaml")) }
+        if config.string("model") == nil {  // the task's built-in YAML (the reference's default would download)
+            let byTask = ["detect": "yolov8n.yaml", "segment": "yolov8n-seg.yaml", "pose": "yolov8n-pose.yaml"]
+            let task = config.string("task") ?? "detect"
+            guard let model = byTask[task] else { throw ConfigError("task=\(task) has no built-in model; give model=...") }
+            try config.set("model", .string(model))
+        }
         try YOLO(try required(config, "model")).train(config)
     }
 

@@ -47,7 +47,7 @@ uint8_t *cvs_image_data(cv_image image);
 /* Encodes with the codec of `ext` (".jpg", ".png", ".bmp", ".webp"); `quality` < 0 keeps OpenCV's default.
  * On success `*out` is a malloc'ed buffer of `*length` bytes to free with cvs_buffer_free. Returns 0 or -1. */
 int cvs_image_encode(cv_image image, const char *ext, int quality, uint8_t **out, size_t *length);
-void cvs_buffer_free(uint8_t *buffer);
+void cvs_buffer_free(void *buffer);  /* any buffer this API allocated */
 /* Encodes by the path's extension and writes through a temporary file renamed into place. Returns 0 or -1. */
 int cvs_image_write(cv_image image, const char *path, int quality);
 
@@ -101,6 +101,15 @@ int cvs_fill_polygon(cv_image image, const double *xy, int count, double b, doub
  * `thickness` < 0 fills. Equal half-axes draw a circle. */
 int cvs_draw_ellipse(cv_image image, double cx, double cy, double ax, double ay, double angle, double b, double g,
                      double r, int thickness, int antialiased);
+
+/* Polygons with whole-pixel corners (`xy`: int32 (x, y) pairs, `counts[i]` points for polygon i), filled in one
+ * cv::fillPoly call (LINE_8, no fractional bits), as the reference rasterises label polygons into masks. */
+int cvs_fill_polygons_int(cv_image image, const int32_t *xy, const int32_t *counts, int polygons, double b, double g,
+                          double r);
+/* The outer contours of the non-zero pixels of a 1-channel image (cv::findContours, RETR_EXTERNAL,
+ * CHAIN_APPROX_SIMPLE): `*xy` int32 (x, y) pairs and `*counts` points per contour, both allocated here and freed
+ * with cvs_buffer_free; returns the number of contours (< 0: error). */
+int cvs_find_contours(cv_image image, int32_t **xy, int32_t **counts);
 
 /* ---- Video ---- */
 

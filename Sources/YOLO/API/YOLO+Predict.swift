@@ -33,6 +33,7 @@ extension YOLO {
     /// training `imgsz` is the default, as in the reference.
     @discardableResult
     public func predict(_ config: Config) throws -> [Results] {
+        try model.task.require("predict")
         let config = try withCheckpointArguments(config)
         try place(on: config)
         guard let source = config.string("source"), !source.isEmpty else { throw ConfigError("predict needs source=...") }
@@ -40,7 +41,7 @@ extension YOLO {
         predictor.log = log
         var writer: PredictionWriter?
         if config.bool("save") || config.bool("save_txt") || config.bool("save_crop") {
-            let run = try RunDirectory.create(mode: "predict", project: config.string("project"), name: config.string("name"),
+            let run = try RunDirectory.create(task: model.task.rawValue, mode: "predict", project: config.string("project"), name: config.string("name"),
                                               existOK: config.bool("exist_ok"))
             try? FileManager.default.removeItem(at: run.weights)
             writer = PredictionWriter(folder: run.url, config: config)

@@ -29,7 +29,7 @@ extension YOLO {
         try place(on: config)
         if config["conf"] == .null { try config.set("conf", .double(0.001)) }
         // The run folder first: the batch plots and predictions.json are written during the pass.
-        let run = try RunDirectory.create(mode: "val", project: config.string("project"), name: config.string("name"),
+        let run = try RunDirectory.create(task: model.task.rawValue, mode: "val", project: config.string("project"), name: config.string("name"),
                                           existOK: config.bool("exist_ok"))
         try? FileManager.default.removeItem(at: run.weights)
         let validator = try Validator.forDataset(

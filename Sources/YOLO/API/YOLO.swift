@@ -95,6 +95,19 @@ public final class YOLO {
         for (key, value) in checkpointArguments.sorted(by: { $0.key < $1.key }) where !config.givenKeys.contains(key) {
             try config.set(key, value)
         }
+        return try withModelTask(config)
+    }
+
+    /// `config` with `task` set to what the model does. A different task given by the user is overruled with the
+    /// reference's warning: the head decides.
+    func withModelTask(_ config: Config) throws -> Config {
+        var config = config
+        let given = config.string("task")
+        if config.givenKeys.contains("task"), let given, given != model.task.rawValue {
+            log("WARNING: conflicting 'task=\(given)' passed with 'task=\(model.task.rawValue)' model. "
+                + "Ignoring 'task=\(given)' and updating to 'task=\(model.task.rawValue)' to match model.")
+        }
+        try config.set("task", .string(model.task.rawValue))
         return config
     }
 

@@ -9,6 +9,8 @@ public final class Predictor {
     public let model: DetectionModel
     public var conf: Double, iou: Double, maxDet: Int, imgsz: Int
     public var classes: [Int]?, agnostic: Bool
+    /// Segmentation: masks at the original image's size (else at the letterboxed inference size).
+    public var retinaMasks: Bool
     public var log: (String) -> Void = { print($0) }
     /// The (height, width) the last image was letterboxed to, for the per-image line.
     public private(set) var lastInputShape = (0, 0)
@@ -29,6 +31,7 @@ public final class Predictor {
         imgsz = config.int("imgsz") ?? 640
         classes = config["classes"].flatMap { c in c.int.map { [$0] } ?? c.list?.compactMap(\.int) }
         agnostic = config.bool("agnostic_nms")
+        retinaMasks = config.bool("retina_masks")
     }
 
     /// Detections in one image (BGR, as decoded), with boxes in its pixels.
@@ -41,16 +44,38 @@ public final class Predictor {
         if device != .cpu || dtype != .float32 { input = try input.to(device: device, dtype: dtype) }
         lastInputShape = (input.size(2), input.size(3))
         times.append(Date())
-        let output = try withNoGrad { try model(input) }.to(.float32)  // NMS and boxes in float32 (half=True)
+        let (output, raw) = try withNoGrad { try model.predict(input) }
         times.append(Date())
         let kept = try nonMaxSuppression(
-            prediction: output, conf: conf, iou: iou, classes: classes, agnostic: agnostic, maxDet: maxDet)[0]
-        let boxes = try Boxes(
-            scaleBoxes(kept, from: (input.size(2), input.size(3)), to: (image.height, image.width)),
-            originalShape: (image.height, image.width))
+            prediction: output.to(.float32), conf: conf, iou: iou, classes: classes, agnostic: agnostic, maxDet: maxDet,
+            nc: model.classCount)[0]  // NMS and boxes in float32 (half=True)
+        let inputShape = (height: input.size(2), width: input.size(3)), original = (height: image.height, width: image.width)
+        var detections = try kept.slice(dim: 1, end: 6)
+        var masks: Masks?
+        if let prototypes = raw.prototypes {
+            let coefficients = try kept.slice(dim: 1, start: 6), proto = try prototypes.select(dim: 0, index: 0)
+            var data: Tensor
+            if retinaMasks {
+                detections = try scaleBoxes(detections, from: inputShape, to: original)
+                data = try processMasksNative(
+                    prototypes: proto, coefficients: coefficients, boxes: detections.slice(dim: 1, end: 4), original: original)
+            } else {
+                data = try processMasks(
+                    prototypes: proto, coefficients: coefficients, boxes: detections.slice(dim: 1, end: 4), shape: inputShape)
+                detections = try scaleBoxes(detections, from: inputShape, to: original)
+            }
+            if data.size(0) > 0 {  // as the reference: only detections whose mask has a pixel
+                let keep = try data.amax(dims: [1, 2]).gt(0)
+                if try keep.all().item() == 0 { (detections, data) = (try detections.index([keep]), try data.index([keep])) }
+            }
+            masks = Masks(data: try data.to(.cpu), originalShape: original)
+        } else {
+            detections = try scaleBoxes(detections, from: inputShape, to: original)
+        }
+        let boxes = try Boxes(detections.to(.cpu), originalShape: original)
         times.append(Date())
         let ms = zip(times.dropFirst(), times).map { $0.timeIntervalSince($1) * 1000 }
-        return Results(path: path, boxes: boxes, names: model.names,
+        return Results(path: path, boxes: boxes, masks: masks, names: model.names,
                        speed: ["preprocess": ms[0], "inference": ms[1], "postprocess": ms[2]])
     }
 
@@ -113,9 +138,13 @@ public struct PredictionWriter {
         showConfidence = config.bool("show_conf")
     }
 
-    /// Draws the boxes with class colours and labels (the reference's annotator: line width from the image size).
+    /// Draws the masks (translucent, alpha 0.5), the boxes with class colours and labels (the reference's
+    /// annotator: line width from the image size).
     public func annotate(_ image: Image, _ results: Results) throws -> Image {
         let out = try image.copy()
+        if let masks = results.masks {
+            try masks.blend(into: out, colors: results.boxes.cls.map { BatchPlot.color(forClass: $0) }, alpha: 0.5)
+        }
         let width = lineWidth ?? Swift.max(Int((Double(image.height + image.width) / 2 * 0.003).rounded()), 2)
         for d in results.boxes.detections {
             let color = BatchPlot.color(forClass: d.classIndex)

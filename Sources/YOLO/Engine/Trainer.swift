@@ -153,6 +153,7 @@ public final class Trainer {
         let classes = config.bool("single_cls") ? 1 : spec.nc
         let model = try makeModel(classes: classes, names: names)
         try model.task.require("train")
+        try config.set("task", .string(model.task.rawValue))  // the head decides, and the run carries it
         // A DDP rank takes the device at its LOCAL_RANK; YOLO_DDP_CPU=1 ranks stay on the CPU.
         let device = try DeviceSelection(
             config["device"], localRank: distributed?.localRank,
@@ -167,7 +168,7 @@ public final class Trainer {
         if let resumeRun {
             run = resumeRun
         } else if ddp.isMain {
-            run = try RunDirectory.create(
+            run = try RunDirectory.create(task: model.task.rawValue,
                 project: config.string("project"), name: config.string("name"), existOK: config.bool("exist_ok"))
             _ = try ddp.fromMain(run.url.path)
         } else {

@@ -1,7 +1,7 @@
 import Foundation
 
-/// What prediction gives for one image, as the reference's `Results`: the image's path and size, its boxes, the
-/// class names and the time each stage took.
+/// What prediction gives for one image, as the reference's `Results`: the image's path and size, its boxes (and
+/// with a segmentation model their masks), the class names and the time each stage took.
 ///
 ///     for result in results {
 ///         print(result.path, result.verbose)                 // "a.jpg 2 persons, 1 bus, "
@@ -11,12 +11,14 @@ import Foundation
 public struct Results: Sendable {
     public let path: String
     public let boxes: Boxes
+    /// One mask per box (segmentation models; nil otherwise).
+    public let masks: Masks?
     public let names: [Int: String]
     /// Milliseconds per stage: "preprocess", "inference", "postprocess".
     public var speed: [String: Double]
 
-    public init(path: String, boxes: Boxes, names: [Int: String], speed: [String: Double] = [:]) {
-        (self.path, self.boxes, self.names, self.speed) = (path, boxes, names, speed)
+    public init(path: String, boxes: Boxes, masks: Masks? = nil, names: [Int: String], speed: [String: Double] = [:]) {
+        (self.path, self.boxes, self.masks, self.names, self.speed) = (path, boxes, masks, names, speed)
     }
 
     public var originalShape: (height: Int, width: Int) { boxes.originalShape }
@@ -34,15 +36,21 @@ public struct Results: Sendable {
     }
 
     /// One row per box, as the reference's `summary()`: name, class, confidence and corners, rounded to `decimals`
-    /// (corners divided by the image size when `normalize`).
+    /// (corners divided by the image size when `normalize`), and each mask's outline when there are masks.
     public func summary(normalize: Bool = false, decimals: Int = 5) -> [DetectionSummary] {
         let w = normalize ? Double(originalShape.width) : 1, h = normalize ? Double(originalShape.height) : 1
-        return boxes.detections.map { d in
-            DetectionSummary(
+        let outlines = (try? masks?.xy) ?? nil
+        return boxes.detections.enumerated().map { i, d in
+            var row = DetectionSummary(
                 name: name(d.classIndex), classIndex: d.classIndex,
                 confidence: pythonRound(Double(d.confidence), decimals),
                 x1: pythonRound(Double(d.box.x1) / w, decimals), y1: pythonRound(Double(d.box.y1) / h, decimals),
                 x2: pythonRound(Double(d.box.x2) / w, decimals), y2: pythonRound(Double(d.box.y2) / h, decimals))
+            if let outlines, i < outlines.count {
+                row.segmentX = outlines[i].map { pythonRound(Double($0.x) / w, decimals) }
+                row.segmentY = outlines[i].map { pythonRound(Double($0.y) / h, decimals) }
+            }
+            return row
         }
     }
 
@@ -51,10 +59,19 @@ public struct Results: Sendable {
         "[" + summary(normalize: normalize, decimals: decimals).map(\.json).joined(separator: ",") + "]"
     }
 
-    /// The lines `save_txt` writes: class, then normalized centre x, y, width, height (and the confidence), as `%g`.
+    /// The lines `save_txt` writes: class, then normalized centre x, y, width, height, or with masks the outline's
+    /// normalized points (a detection whose outline has fewer than 3 points is left out, as the reference), then
+    /// the confidence when asked, as `%g`.
     public func textLines(includeConfidence: Bool = false) -> [String] {
-        zip(boxes.detections, boxes.xywhn).map { d, xywhn in
-            let values = xywhn.map(Double.init) + (includeConfidence ? [Double(d.confidence)] : [])
+        let outlines = (try? masks?.xyn) ?? nil
+        return zip(boxes.detections, boxes.xywhn).enumerated().compactMap { i, row in
+            let (d, xywhn) = row
+            var values = xywhn.map(Double.init)
+            if let outlines {
+                guard i < outlines.count, outlines[i].count >= 3 else { return nil }
+                values = outlines[i].flatMap { [Double($0.x), Double($0.y)] }
+            }
+            values += includeConfidence ? [Double(d.confidence)] : []
             return ([String(d.classIndex)] + values.map { String(format: "%g", $0) }).joined(separator: " ")
         }
     }
@@ -68,11 +85,18 @@ public struct DetectionSummary: Equatable, Sendable {
     public var classIndex: Int
     public var confidence: Double
     public var x1: Double, y1: Double, x2: Double, y2: Double
+    /// The mask's outline (segmentation), x and y apart as the reference's `segments`.
+    public var segmentX: [Double]? = nil, segmentY: [Double]? = nil
 
     /// The reference's JSON object for the row (keys in its order).
     var json: String {
         let box = "{\"x1\":\(x1),\"y1\":\(y1),\"x2\":\(x2),\"y2\":\(y2)}"
-        return "{\"name\":\(jsonString(name)),\"class\":\(classIndex),\"confidence\":\(confidence),\"box\":\(box)}"
+        var text = "{\"name\":\(jsonString(name)),\"class\":\(classIndex),\"confidence\":\(confidence),\"box\":\(box)"
+        if let segmentX, let segmentY {
+            func list(_ v: [Double]) -> String { "[" + v.map { "\($0)" }.joined(separator: ",") + "]" }
+            text += ",\"segments\":{\"x\":\(list(segmentX)),\"y\":\(list(segmentY))}"
+        }
+        return text + "}"
     }
 }
 
