@@ -33,11 +33,13 @@ extension YOLO {
                                           existOK: config.bool("exist_ok"))
         try? FileManager.default.removeItem(at: run.weights)
         let validator = try Validator.forDataset(
-            config, names: names, stride: Int(model.strides.max() ?? 32), folder: run.url)
+            config, names: names, stride: Int(model.strides.max() ?? 32), folder: run.url,
+            masks: try TaskComponents(model: model, config: config).masks)
         validator.log = log
         let output = try validator.run(model)
-        log(Validator.header)
-        let table = validator.table(output.results, perClass: config.bool("verbose"))
+        let header = Validator.header(for: model.task)
+        log(header)
+        let table = validator.table(output, perClass: config.bool("verbose"))
         for line in table { log(line) }
         log(Validator.speedLine(output))
         if validator.files?.saveJSON == true, !(validator.files?.records.isEmpty ?? true) {
@@ -46,7 +48,7 @@ extension YOLO {
         try Validator.metricsJSON(output).write(to: run.url.appendingPathComponent("metrics.json"))
         if config.bool("plots") {
             try? RunReport.gather(folder: run.url, title: "Validation: \(run.url.lastPathComponent)", results: output.results,
-                                  confusion: output.confusion, table: [Validator.header] + table)
+                                  confusion: output.confusion, table: [header] + table)
                 .write(to: run.url.appendingPathComponent("report.html"))
         }
         log("Results saved to \(run.url.path)")
@@ -57,4 +59,6 @@ extension YOLO {
 extension ValidationOutput {
     /// The box metrics, as the reference's `metrics.box` (`.map`, `.map50`, `.precision`, ...).
     public var box: DetectionResults { results }
+    /// The mask metrics of a segmentation model, as the reference's `metrics.seg`.
+    public var seg: DetectionResults? { masks }
 }

@@ -5,7 +5,7 @@ extension Validator {
     /// A validator for `config`'s dataset (`data`, `split`, `imgsz`, `batch`, `workers`, rectangular batches), as
     /// `yolo val` builds it. With `folder`, it also writes there what `plots` and `save_json` ask for.
     public static func forDataset(
-        _ config: Config, names: [Int: String]? = nil, stride: Int = 32, folder: URL? = nil
+        _ config: Config, names: [Int: String]? = nil, stride: Int = 32, folder: URL? = nil, masks: MaskFormat? = nil
     ) throws -> Validator {
         guard let data = config.string("data") else { throw ConfigError("val needs data=path/to/data.yaml") }
         let path = BuiltInDataset.isBuiltIn(data) ? try BuiltInDataset.shapes().path : data
@@ -15,6 +15,7 @@ extension Validator {
             spec: spec, split: config.string("split") ?? "val", imgsz: config.int("imgsz") ?? 640, batchSize: batch,
             rect: true, stride: stride, singleClass: config.bool("single_cls"))
         let loader = try DataLoader(dataset: dataset, batchSize: batch, workers: config.int("workers") ?? 8, shuffle: false)
+        loader.masks = masks
         let datasetNames = Dictionary(uniqueKeysWithValues: spec.names.enumerated().map { ($0.offset, $0.element) })
         let validator = Validator(loader: loader, names: names ?? datasetNames, config: config)
         if let folder, config.bool("plots") || config.bool("save_json") {
@@ -40,12 +41,16 @@ extension Validator {
         let r = output.results
         var perClass: [String: Double] = [:]
         for (i, c) in r.perClass.classes.enumerated() { perClass[r.names[c] ?? "\(c)"] = r.classAP[i] }
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "precision": r.precision, "recall": r.recall, "mAP50": r.map50, "mAP50-95": r.map, "fitness": r.fitness,
             "images": r.imageCount, "instances": r.instancesPerClass.reduce(0, +), "per_class_mAP50-95": perClass,
             "speed_ms": ["preprocess": output.speed.preprocess, "inference": output.speed.inference,
                          "postprocess": output.speed.postprocess],
         ]
+        if let m = output.masks {  // segmentation: the mask metrics beside, and fitness their sum
+            object["mask"] = ["precision": m.precision, "recall": m.recall, "mAP50": m.map50, "mAP50-95": m.map]
+            object["fitness"] = output.fitness
+        }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 }

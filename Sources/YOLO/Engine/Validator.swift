@@ -3,14 +3,25 @@ import Torch
 
 /// What a validation pass measured.
 public struct ValidationOutput {
+    /// Box metrics.
     public let results: DetectionResults
-    /// Mean box, cls and dfl loss per batch (when a loss was given).
+    /// Mask metrics (segmentation models).
+    public var masks: DetectionResults? = nil
+    /// Mean loss per batch, one per name of the task's loss (when a loss was given).
     public let loss: [Double]?
+    public var lossNames: [String] = []
     /// Milliseconds per image: preprocess, inference, loss, postprocess.
     public let speed: (preprocess: Double, inference: Double, loss: Double, postprocess: Double)
     /// Detections above `conf` against the ground truth, for the confusion matrix plots.
     public var confusion: ConfusionMatrix? = nil
-    public var fitness: Double { results.fitness }
+    /// The reference's: the sum of each kind's fitness (box mAP50-95, plus mask mAP50-95 for segmentation).
+    public var fitness: Double { results.fitness + (masks?.fitness ?? 0) }
+    /// P, R, mAP50, mAP50-95 of each kind (B, then M), then fitness: the reference's `results_dict`.
+    public var resultsDictionary: [(key: String, value: Double)] {
+        var entries = zip(DetectionResults.keys, results.meanResults).map { ($0, $1) }
+        if let masks { entries += zip(DetectionResults.keys(suffix: "M"), masks.meanResults).map { ($0, $1) } }
+        return entries + [("fitness", fitness)]
+    }
 }
 
 /// Runs a model over a validation loader as the reference's `DetectionValidator`: letterboxed (rectangular) batches,
@@ -35,15 +46,18 @@ public final class Validator {
     }
 
     /// Validates `model` (switched to eval mode for the pass and restored after). With `loss`, also the mean loss.
-    public func run(_ model: DetectionModel, loss: DetectionLoss? = nil, showProgress: Bool = true) throws -> ValidationOutput {
+    /// A segmentation model is scored on its masks too (the loader must carry them: see `MaskFormat`).
+    public func run(_ model: DetectionModel, loss: (any TaskLoss)? = nil, showProgress: Bool = true) throws -> ValidationOutput {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
         var metrics = DetectionMetrics(names: names)
+        var maskMetrics: DetectionMetrics? = model.task == .segment ? DetectionMetrics(names: names) : nil
+        if maskMetrics != nil, loader.masks == nil { throw ConfigError("validating a segmentation model needs a loader with masks") }
         var confusion = ConfusionMatrix(names: names)
-        var lossSum = [0.0, 0.0, 0.0], batches = 0
+        var lossSum = [Double](repeating: 0, count: loss?.names.count ?? 0), batches = 0
         var times = [0.0, 0.0, 0.0, 0.0], images = 0
-        let bar = showProgress ? ProgressBar(total: loader.batchCount, description: Validator.header) : nil
+        let bar = showProgress ? ProgressBar(total: loader.batchCount, description: Validator.header(for: model.task)) : nil
         let epoch = loader.epoch(0)
         let (device, dtype) = (model.device, model.dtype)
         for batch in epoch {
@@ -58,14 +72,18 @@ public final class Validator {
             }
             lap(1)
             if let loss {
-                let items = try withNoGrad { try loss(head, targets: batch.targets).items }
-                for k in 0..<3 { lossSum[k] += items[k] }
+                let items = try withNoGrad { try loss(head, batch: batch).items }
+                for k in lossSum.indices { lossSum[k] += items[k] }
             }
             lap(2)
-            let kept = try nonMaxSuppression(
+            let nms = try nonMaxSuppression(
                 prediction: predictions, conf: conf, iou: iou, agnostic: singleClass || agnostic, multiLabel: true,
-                maxDet: maxDet)
+                maxDet: maxDet, nc: model.classCount)
+            let kept = try nms.map { try $0.slice(dim: 1, end: 6) }
             try update(&metrics, batch: batch, detections: kept, confusion: &confusion)
+            if maskMetrics != nil, let prototypes = head.prototypes {
+                try updateMasks(&maskMetrics!, batch: batch, detections: nms, prototypes: prototypes.to(.float32))
+            }
             lap(3)
             try files?.add(batch: batch, detections: kept)  // untimed, as the reference's plots and JSON
             batches += 1
@@ -81,8 +99,43 @@ public final class Validator {
         }
         let perImage = times.map { $0 * 1000 / Double(Swift.max(images, 1)) }
         return ValidationOutput(
-            results: results, loss: loss == nil ? nil : lossSum.map { $0 / Double(Swift.max(batches, 1)) },
+            results: results, masks: maskMetrics?.compute(),
+            loss: loss == nil ? nil : lossSum.map { $0 / Double(Swift.max(batches, 1)) }, lossNames: loss?.names ?? [],
             speed: (perImage[0], perImage[1], perImage[2], perImage[3]), confusion: confusion)
+    }
+
+    /// Adds each image's predicted masks (at the prototypes' resolution, as the reference's validator) against its
+    /// ground-truth masks, matched by mask IoU.
+    func updateMasks(_ metrics: inout DetectionMetrics, batch: Batch, detections: [Tensor], prototypes: Tensor) throws {
+        guard let batchMasks = batch.masks, let format = loader.masks else { return }
+        let (mh, mw) = (prototypes.size(2), prototypes.size(3))
+        let input = (height: batch.shape.height, width: batch.shape.width)
+        var offset = 0
+        for (i, predicted) in detections.enumerated() {
+            let rows = stride(from: 0, to: batch.targetValues.count, by: 6).filter { Int(batch.targetValues[$0]) == i }
+            let trueClasses = rows.map { singleClass ? 0 : Int(batch.targetValues[$0 + 1]) }
+            var truth: Tensor
+            if format.overlap {
+                let index = try Tensor((1...Swift.max(rows.count, 1)).map(Float.init)).view(-1, 1, 1)
+                truth = try batchMasks.select(dim: 0, index: i).to(.float32).unsqueeze(0).eq(index).to(.float32)
+                if rows.isEmpty { truth = try truth.slice(dim: 0, end: 0) }
+            } else {
+                truth = try batchMasks.slice(dim: 0, start: offset, end: offset + rows.count).to(.float32)
+            }
+            offset += rows.count
+            if !rows.isEmpty, truth.size(1) != input.height / 4 || truth.size(2) != input.width / 4 {
+                truth = try truth.unsqueeze(0).upsampleBilinear(height: input.height / 4, width: input.width / 4).squeeze(0).gt(0.5)
+                    .to(.float32)
+            }
+            var detections = try Detection.rows(of: predicted)
+            if singleClass { detections = detections.map { var d = $0; d.classIndex = 0; return d } }
+            let masks = try processMasksAtPrototypes(
+                prototypes: prototypes.select(dim: 0, index: i), coefficients: predicted.slice(dim: 1, start: 6),
+                boxes: predicted.slice(dim: 1, end: 4), shape: (mh * 4, mw * 4))
+            let iou = try maskIoU(truth, masks.to(.float32))
+            metrics.update(predictions: detections, trueClasses: trueClasses, iou: iou,
+                           imageName: URL(fileURLWithPath: batch.paths[i]).lastPathComponent)
+        }
     }
 
     /// Adds each image's detections and its ground truth (scaled to the batch's pixels) to the metrics.
@@ -111,22 +164,36 @@ public final class Validator {
         }
     }
 
-    /// The table header, as the reference prints it.
-    public static let header = "Class".leftPadded(22) + ["Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)"].map { $0.leftPadded(11) }.joined()
+    /// The table header, as the reference prints it (segmentation adds `Mask(P R mAP50 mAP50-95)`).
+    public static let header = header(for: .detect)
+    public static func header(for task: YOLOTask) -> String {
+        let kinds = task == .segment ? ["Box", "Mask"] : ["Box"]
+        let columns = ["Images", "Instances"] + kinds.flatMap { ["\($0)(P", "R", "mAP50", "mAP50-95)"] }
+        return "Class".leftPadded(22) + columns.map { $0.leftPadded(11) }.joined()
+    }
 
-    /// The `all` row and, with `perClass`, one row per class that has labels.
-    public func table(_ results: DetectionResults, perClass: Bool) -> [String] {
+    /// The `all` row and, with `perClass`, one row per class that has labels; mask columns beside the box ones
+    /// when `masks` are given.
+    public func table(_ results: DetectionResults, masks: DetectionResults? = nil, perClass: Bool) -> [String] {
         func row(_ name: String, _ images: Int, _ instances: Int, _ values: [Double]) -> String {
             name.leftPadded(22) + "\(images)".leftPadded(11) + "\(instances)".leftPadded(11)
                 + values.map { String(format: "%11.3g", $0) }.joined()
         }
-        var lines = [row("all", results.imageCount, results.instancesPerClass.reduce(0, +), results.meanResults)]
+        var lines = [row("all", results.imageCount, results.instancesPerClass.reduce(0, +),
+                         results.meanResults + (masks?.meanResults ?? []))]
         if perClass {
             for (i, c) in results.perClass.classes.enumerated() {
-                lines.append(row(names[c] ?? "\(c)", results.imagesPerClass[c], results.instancesPerClass[c], results.classResult(i)))
+                let maskRow = masks.flatMap { m in m.perClass.classes.firstIndex(of: c).map { m.classResult($0) } } ?? []
+                lines.append(row(names[c] ?? "\(c)", results.imagesPerClass[c], results.instancesPerClass[c],
+                                 results.classResult(i) + maskRow))
             }
         }
         return lines
+    }
+
+    /// The table of a validation's output.
+    public func table(_ output: ValidationOutput, perClass: Bool) -> [String] {
+        table(output.results, masks: output.masks, perClass: perClass)
     }
 }
 

@@ -6,7 +6,8 @@ public struct ImageMetrics: Equatable, Sendable, Codable {
     public var truePositives: Int, falsePositives: Int, falseNegatives: Int
 }
 
-/// Accumulates detections and ground truth image by image, then scores them as the reference's `DetMetrics`.
+/// Accumulates detections and ground truth image by image, then scores them as the reference's `DetMetrics`. One
+/// AP engine for every task: it takes the IoU matrix of an image (boxes here; masks for segmentation).
 ///
 ///     var metrics = DetectionMetrics(names: model.names)
 ///     for image in images {                      // predictions: NMS output, in the image's pixel space
@@ -34,8 +35,15 @@ public struct DetectionMetrics: Sendable {
     /// Adds one image: its detections in descending confidence order (as NMS returns them) and its ground truth,
     /// both in the same pixel space.
     public mutating func update(predictions: [Detection], groundTruth: [LabeledBox], imageName: String? = nil) {
-        let classes = predictions.map(\.classIndex), truth = groundTruth.map(\.classIndex)
-        let iou = boxIoU(groundTruth.map(\.box), predictions.map(\.box))
+        update(
+            predictions: predictions, trueClasses: groundTruth.map(\.classIndex),
+            iou: boxIoU(groundTruth.map(\.box), predictions.map(\.box)), imageName: imageName)
+    }
+
+    /// Adds one image from the IoU of each ground-truth object (rows) with each prediction (columns), in whatever
+    /// sense the task measures overlap.
+    public mutating func update(predictions: [Detection], trueClasses truth: [Int], iou: [[Float]], imageName: String? = nil) {
+        let classes = predictions.map(\.classIndex)
         let tp = matchPredictions(predictedClasses: classes, trueClasses: truth, iou: iou, thresholds: iouThresholds)
         correct += tp
         confidence += predictions.map(\.confidence)
@@ -127,7 +135,11 @@ public struct DetectionResults: Sendable {
     }
 
     /// The reference's `results_dict` keys and values, in its order.
-    public static let keys = ["metrics/precision(B)", "metrics/recall(B)", "metrics/mAP50(B)", "metrics/mAP50-95(B)"]
+    public static let keys = keys(suffix: "B")
+    /// The keys of one kind of result: B (boxes), M (masks), P (pose).
+    public static func keys(suffix: String) -> [String] {
+        ["precision", "recall", "mAP50", "mAP50-95"].map { "metrics/\($0)(\(suffix))" }
+    }
     public var resultsDictionary: [(key: String, value: Double)] {
         zip(Self.keys + ["fitness"], meanResults + [fitness]).map { ($0, $1) }
     }

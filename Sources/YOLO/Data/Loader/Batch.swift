@@ -27,6 +27,9 @@ public struct Batch: @unchecked Sendable {
     public let resizedShapes: [ImageShape]
     /// How each image's pixels map to its file's (validation maps predictions back with it).
     public let ratioPads: [RatioPad]
+    /// Segmentation: (B, h, w) index maps (0 background, k the image's k-th row of `targets`) with overlapping
+    /// masks, else (N, h, w) 0/1, one per row of `targets`; int32, at the image size / `mask_ratio`. Nil otherwise.
+    public var masks: Tensor? = nil
 
     public var count: Int { paths.count }
     /// (height, width) of the images.
@@ -48,6 +51,8 @@ final class BatchAssembly: @unchecked Sendable {
     let epoch: Int
     let count: Int
     let shape: ImageShape
+    /// Segmentation: how each sample's polygons become masks (nil for other tasks).
+    let masks: MaskFormat?
     /// CHW RGB samples one after the other.
     private let pixels: UnsafeMutableBufferPointer<UInt8>
     private var samples: [SampleRecord?]
@@ -61,9 +66,11 @@ final class BatchAssembly: @unchecked Sendable {
         var ratioPad: RatioPad
         /// class, cx, cy, w, h per object.
         var rows: [Float]
+        var masks: SampleMasks?
     }
 
-    init(index: Int, epoch: Int, count: Int, shape: ImageShape) {
+    init(index: Int, epoch: Int, count: Int, shape: ImageShape, masks: MaskFormat? = nil) {
+        self.masks = masks
         self.index = index
         self.epoch = epoch
         self.count = count
@@ -98,14 +105,24 @@ final class BatchAssembly: @unchecked Sendable {
                 raw.bindMemory(to: UInt8.self).baseAddress!, width: width, plane: plane, mirrored: mirrored, into: base)
         }
         let (w, h) = (Float(shape.width), Float(shape.height))
+        var sampleMasks: SampleMasks?
+        if let masks {
+            let labels = sample.labels
+            guard labels.segments.count == labels.count else {
+                throw DataError("\(sample.imageFile): \(labels.count) objects but \(labels.segments.count) polygons; "
+                    + "segmentation needs a polygon per object (label rows 'class x1 y1 x2 y2 ...')")
+            }
+            sampleMasks = try MaskRasterizer.masks(labels.segments, height: shape.height, width: shape.width, format: masks)
+        }
         var rows: [Float] = []
         rows.reserveCapacity(sample.labels.count * 5)
-        for (cls, box) in zip(sample.labels.classes, sample.labels.boxes) {
+        for i in sampleMasks?.order ?? Array(0..<sample.labels.count) {  // overlap masks reorder the objects by area
+            let (cls, box) = (sample.labels.classes[i], sample.labels.boxes[i])
             rows += [Float(cls), (box.x1 + box.x2) / 2 / w, (box.y1 + box.y2) / 2 / h, box.width / w, box.height / h]
         }
         samples[slot] = SampleRecord(
             path: sample.imageFile, original: sample.originalShape, resized: sample.resizedShape,
-            ratioPad: sample.ratioPad, rows: rows)
+            ratioPad: sample.ratioPad, rows: rows, masks: sampleMasks)
     }
 
     /// BGR interleaved -> R, G, B planes, columns right to left when `mirrored`. Wrapping arithmetic: no overflow
@@ -139,10 +156,19 @@ final class BatchAssembly: @unchecked Sendable {
         }
         let images = try Tensor(
             buffer: UnsafeRawBufferPointer(pixels), shape: [count, 3, shape.height, shape.width], dtype: .uint8)
-        return Batch(
+        var batch = Batch(
             index: index, epoch: epoch, images: images, targets: try Tensor(values, shape: [values.count / 6, 6]),
             targetValues: values, paths: records.map(\.path), originalShapes: records.map(\.original),
             resizedShapes: records.map(\.resized), ratioPads: records.map(\.ratioPad))
+        if let masks {
+            let (h, w) = (shape.height / masks.ratio, shape.width / masks.ratio)
+            let planes = records.map { $0.masks?.planes ?? (masks.overlap ? 1 : 0) }.reduce(0, +)
+            var all: [Int32] = []
+            all.reserveCapacity(planes * h * w)
+            for record in records { all += record.masks?.values ?? [Int32](repeating: 0, count: (masks.overlap ? 1 : 0) * h * w) }
+            batch.masks = try Tensor(all, shape: [planes, h, w])
+        }
+        return batch
     }
 }
 

@@ -34,6 +34,8 @@ public final class DataLoader: @unchecked Sendable {
     public let prefetch: Int
     /// This process's share of every epoch in distributed training; nil: the whole dataset.
     public let shard: DataShard?
+    /// Segmentation: the masks each batch carries (see `MaskFormat`).
+    public var masks: MaskFormat?
 
     /// - Parameters:
     ///   - workers: threads making samples; capped at the machine's cores, as the reference caps its processes.
@@ -142,6 +144,7 @@ final class EpochRun: @unchecked Sendable {
     private var started = false
     private var cancelled = false
     private var failure: Error?
+    private let masks: MaskFormat?
     private var filling: [Int: BatchAssembly] = [:]
     private var ready: [Int: Batch] = [:]
 
@@ -153,6 +156,7 @@ final class EpochRun: @unchecked Sendable {
         total = min(loader.sampleCount, batchCount * batchSize)
         workers = loader.workers
         prefetch = loader.prefetch
+        masks = loader.masks
         seed = loader.sampleSeed
         order = loader.order(epoch: epoch)
         previousOrder = epoch > 0 && loader.dataset.recentWindow > 0 ? loader.order(epoch: epoch - 1) : []
@@ -235,7 +239,7 @@ final class EpochRun: @unchecked Sendable {
         if let existing = filling[batch] { return existing }
         let count = min(batchSize, total - batch * batchSize)
         let made = BatchAssembly(
-            index: batch, epoch: epoch, count: count, shape: dataset.batchShape(batch))
+            index: batch, epoch: epoch, count: count, shape: dataset.batchShape(batch), masks: masks)
         filling[batch] = made
         return made
     }

@@ -49,6 +49,31 @@ func processMasks(prototypes: Tensor, coefficients: Tensor, boxes: Tensor, shape
     return try cropMasks(upsampled.gt(0).to(.uint8), boxes: boxes)
 }
 
+/// Binary masks (n, mh, mw) uint8 at the prototypes' resolution: the boxes (input pixels of an input `shape`)
+/// scaled down to it (the reference's `process_mask(..., upsample=False)`, what its validator scores).
+func processMasksAtPrototypes(prototypes: Tensor, coefficients: Tensor, boxes: Tensor, shape: (height: Int, width: Int))
+    throws -> Tensor
+{
+    let (mh, mw) = (prototypes.size(1), prototypes.size(2))
+    guard coefficients.size(0) > 0 else { return try Tensor.zeros([0, mh, mw], dtype: .uint8) }
+    let logits = try maskLogits(coefficients: coefficients, prototypes: prototypes.to(.float32))
+    let (rw, rh) = (Double(mw) / Double(shape.width), Double(mh) / Double(shape.height))
+    let ratios = try Tensor([Float(rw), Float(rh), Float(rw), Float(rh)], shape: [1, 4]).to(boxes.device)
+    return try cropMasks(logits.gt(0).to(.uint8), boxes: boxes * ratios)
+}
+
+/// IoU of every ground-truth mask (m, h, w) with every predicted mask (n, h, w), both 0/1 float: (m, n) as rows,
+/// the reference's `mask_iou` (intersections by a matrix product).
+func maskIoU(_ truth: Tensor, _ predicted: Tensor, eps: Double = 1e-7) throws -> [[Float]] {
+    let (m, n) = (truth.size(0), predicted.size(0))
+    guard m > 0, n > 0 else { return [[Float]](repeating: [], count: m) }
+    let a = try truth.reshape(m, -1), b = try predicted.reshape(n, -1)
+    let intersection = try a.matmul(b.transpose(0, 1)).clamp(min: 0)
+    let union = try a.sum(dim: 1).unsqueeze(1) + b.sum(dim: 1).unsqueeze(0) - intersection
+    let values = try (intersection / (union + eps)).contiguous().toArray(Float.self)
+    return (0..<m).map { Array(values[($0 * n)..<(($0 + 1) * n)]) }
+}
+
 /// The same at the original image's size (`retina_masks=True`, the reference's `process_mask_native`): the
 /// logits upsampled by the smallest factor that crops the letterbox padding on whole pixels, the padding cut,
 /// resized bilinearly to the image, thresholded and cropped to `boxes` (n, 4) in original pixels.
