@@ -40,14 +40,17 @@ public enum BuiltInDataset {
     ///   - root: the cache folder (default `defaultRoot()`); the dataset is a folder inside it named after the
     ///     version and, when they differ from the defaults, the seed and sizes.
     ///   - format: image file type, "jpg" or "png" (lossless, for tests that compare pixels).
+    ///   - polygons: label each shape by its outline (`class x1 y1 x2 y2 ...`, for segmentation) instead of its box;
+    ///     the same images, in their own folder (`shapes-v1-seg`).
     ///   - progress: show a progress line while generating.
     @discardableResult
     public static func shapes(
         seed: UInt64 = 0, trainImages: Int = 256, valImages: Int = 64, imageSize: Int = 320, root: URL? = nil,
-        format: String = "jpg", progress: Bool = true
+        format: String = "jpg", polygons: Bool = false, progress: Bool = true
     ) throws -> URL {
         let spec = ShapesSpec(
-            seed: seed, trainImages: trainImages, valImages: valImages, imageSize: imageSize, format: format)
+            seed: seed, trainImages: trainImages, valImages: valImages, imageSize: imageSize, format: format,
+            polygons: polygons)
         try spec.validate()
         return try DatasetCache.materialize(spec: spec, root: root ?? defaultRoot(), progress: progress)
     }
@@ -60,16 +63,21 @@ struct ShapesSpec: Equatable, Sendable {
     var valImages: Int
     var imageSize: Int
     var format: String
+    /// Outline labels (segmentation) rather than boxes.
+    var polygons = false
 
     static let defaults = ShapesSpec(seed: 0, trainImages: 256, valImages: 64, imageSize: 320, format: "jpg")
 
-    /// `shapes-v1` for the defaults; otherwise the differences are spelled out, so specs never share a folder.
+    /// `shapes-v1` for the defaults (`shapes-v1-seg` with outlines); otherwise the differences are spelled out, so
+    /// specs never share a folder.
     var folderName: String {
         var name = "\(BuiltInDataset.name)-v\(BuiltInDataset.generatorVersion)"
-        if self != ShapesSpec.defaults {
+        var boxes = self
+        boxes.polygons = false
+        if boxes != ShapesSpec.defaults {
             name += "-seed\(seed)-\(trainImages)+\(valImages)-\(imageSize)px-\(format)"
         }
-        return name
+        return name + (polygons ? "-seg" : "")
     }
 
     /// The content of the completeness marker: a cached folder is used only when its marker says exactly this.
@@ -81,6 +89,7 @@ struct ShapesSpec: Equatable, Sendable {
         val: \(valImages)
         imgsz: \(imageSize)
         format: \(format)
+        labels: \(polygons ? "polygons" : "boxes")
 
         """
     }

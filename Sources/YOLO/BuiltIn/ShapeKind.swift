@@ -48,6 +48,19 @@ struct PlacedShape: Sendable {
         }
     }
 
+    /// The outline of any shape, in image coordinates: the corners of a polygonal one, `samples` points around a
+    /// circle or an ellipse.
+    func outline(samples: Int = 36) -> [Point] {
+        guard kind == .circle || kind == .ellipse else { return vertices() }
+        let rx = radius, ry = kind == .circle ? radius : radius * aspect
+        let a = angle * .pi / 180, c = cos(a), s = sin(a)
+        return (0..<samples).map { i in
+            let t = Double(i) * 2 * .pi / Double(samples)
+            let x = rx * cos(t), y = ry * sin(t)
+            return Point(center.x + x * c - y * s, center.y + x * s + y * c)
+        }
+    }
+
     /// The outline of a polygonal shape, in image coordinates.
     func vertices() -> [Point] {
         let rx = radius, ry = radius * aspect

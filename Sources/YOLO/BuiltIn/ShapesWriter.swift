@@ -50,6 +50,12 @@ enum ShapesWriter {
         try scene.image.write(to: image.path, quality: spec.format == "jpg" ? 90 : nil)
         let size = spec.imageSize
         let lines = scene.shapes.map { shape in
+            if spec.polygons {  // the outline, normalized and kept inside the image
+                let points = shape.outline().flatMap { p in
+                    [min(max(p.x / Double(size), 0), 1), min(max(p.y / Double(size), 0), 1)].map { String(format: "%.6f", $0) }
+                }
+                return "\(shape.kind.rawValue) " + points.joined(separator: " ") + "\n"
+            }
             let b = shape.box.normalized(width: size, height: size)
             return String(format: "%d %.6f %.6f %.6f %.6f\n", shape.kind.rawValue, b.cx, b.cy, b.w, b.h)
         }

@@ -60,6 +60,8 @@ public struct TrainingProgress {
     public internal(set) var batch = 0, batchesPerEpoch = 0
     /// Mean box, cls and dfl loss over the epoch's batches so far (the reference's `tloss`).
     public internal(set) var losses: [Double] = []
+    /// The names of `losses` (the task's: box_loss, cls_loss, dfl_loss for detection).
+    public internal(set) var lossNames: [String] = ["box_loss", "cls_loss", "dfl_loss"]
     /// Learning rates of the parameter groups at the end of the epoch.
     public internal(set) var learningRates: [Double] = []
     /// The last validation's `metrics/...(B)` and `val/..._loss` values (empty before the first).
@@ -81,9 +83,9 @@ extension Trainer {
         get { progress.stop }
         set { progress.stop = newValue }
     }
-    /// `train/box_loss`, `train/cls_loss`, `train/dfl_loss` with the epoch's mean losses so far.
+    /// `train/<loss>` (box_loss, cls_loss, dfl_loss; the task's names) with the epoch's mean losses so far.
     public var lossItems: [(String, Double)] {
-        zip(["train/box_loss", "train/cls_loss", "train/dfl_loss"], progress.losses).map { ($0, $1) }
+        zip(progress.lossNames.map { "train/\($0)" }, progress.losses).map { ($0, $1) }
     }
     /// `lr/pg0`, `lr/pg1`, `lr/pg2` as the reference logs them.
     public var learningRateItems: [(String, Double)] {

@@ -6,9 +6,11 @@ public struct TrainResult {
     public let run: RunDirectory
     public let epochsCompleted: Int
     public let bestFitness: Double?
-    /// The final validation of `best.pt` (nil when interrupted or with val=False).
+    /// The final validation of `best.pt` (nil when interrupted or with val=False): its box metrics, and all of it
+    /// (mask metrics, losses, speed) in `validation`.
     public let metrics: DetectionResults?
     public let interrupted: Bool
+    public var validation: ValidationOutput? = nil
 }
 
 /// Trains a detector with the reference's recipe: mosaic-augmented batches, the v8 loss, three parameter groups,
@@ -90,7 +92,7 @@ public final class Trainer {
     /// The dataset YAML: `data`, or the built-in shapes dataset when none is given.
     func datasetPath() throws -> String {
         guard let data = config.string("data"), !data.isEmpty, data != BuiltInDataset.name, data != "\(BuiltInDataset.name).yaml"
-        else { return try BuiltInDataset.shapes().path }
+        else { return try BuiltInDataset.shapes(polygons: config.string("task") == YOLOTask.segment.rawValue).path }
         return data
     }
 
@@ -190,8 +192,10 @@ public final class Trainer {
         let valBatch = batchSize * 2
         let workers = config.int("workers") ?? 8
         let shard = ddp.group == nil ? nil : try DataShard(rank: ddp.rank, worldSize: ddp.worldSize)
+        let task = try TaskComponents(model: model, config: config)
         let trainLoader = try DataLoader(dataset: train, batchSize: batchSize, workers: workers, shuffle: true, seed: seed,
                                          shard: shard)
+        trainLoader.masks = task.masks
         // Rank 0 validates the whole split; the other ranks have no validator.
         var val: ValDataset?
         var validator: Validator?
@@ -199,9 +203,9 @@ public final class Trainer {
             let dataset = try ValDataset(spec: spec, split: config.string("split") ?? "val", imgsz: imgsz, batchSize: valBatch,
                                          cache: ImageCaching(config["cache"]), singleClass: config.bool("single_cls"))
             val = dataset
-            validator = Validator(
-                loader: try DataLoader(dataset: dataset, batchSize: valBatch, workers: workers, shuffle: false, seed: seed),
-                names: names, config: config)
+            let loader = try DataLoader(dataset: dataset, batchSize: valBatch, workers: workers, shuffle: false, seed: seed)
+            loader.masks = task.masks
+            validator = Validator(loader: loader, names: names, config: config)
         }
 
         // Optimizer: the nominal batch (nbs) sets gradient accumulation and scales weight decay.
@@ -227,8 +231,9 @@ public final class Trainer {
             try TrainingPrecision.check(model, device: device, log: log)
         }
         let scaler = try GradScaler(enabled: precision.scalesLoss, device: device)
-        let criterion = DetectionLoss(model: model, gains: LossGains(
-            box: config.double("box") ?? 7.5, cls: config.double("cls") ?? 0.5, dfl: config.double("dfl") ?? 1.5))
+        let criterion = task.loss
+        let lossNames = criterion.names
+        progress.lossNames = lossNames
 
         // Resume: weights, EMA, optimizer state and progress of the last completed epoch.
         var ema = try ModelEMA(model)
@@ -288,9 +293,9 @@ public final class Trainer {
             try event(.onTrainEpochStart)
             model.train()
             if train.mosaicClosed(inEpoch: epoch) && !train.mosaicClosed(inEpoch: epoch - 1) { log("Closing dataloader mosaic") }
-            log(Trainer.progressHeader)
+            log(TrainingTable.epochHeader(lossNames: lossNames))
             let bar = ddp.isMain ? ProgressBar(total: batches) : ProgressBar(total: batches, output: ProgressOutput(isTerminal: false) { _ in })
-            var meanLoss = [0.0, 0.0, 0.0]
+            var meanLoss = [Double](repeating: 0, count: lossNames.count)
             let epochBatches = trainLoader.epoch(epoch)
             for (i, batch) in epochBatches.enumerated() {
                 let ni = i + batches * epoch
@@ -306,7 +311,7 @@ public final class Trainer {
                     try? BatchPlot.save(batch, names: spec.names, to: run.url.appendingPathComponent("train_batch\(ni).jpg").path)
                 }
                 let images = try batch.normalizedImages(device: device)
-                let loss = try precision.run { try criterion(model.forwardRaw(images), targets: batch.targets) }
+                let loss = try precision.run { try criterion(model.forwardRaw(images), batch: batch) }
                 // DDP averages the ranks' gradients; scaled by the world size they add up as one big batch's would.
                 try scaler.scale(ddp.worldSize > 1 ? loss.total * Double(ddp.worldSize) : loss.total).backward()
                 meanLoss = zip(meanLoss, loss.items).map { ($0 * Double(i) + $1) / Double(i + 1) }
@@ -323,8 +328,9 @@ public final class Trainer {
                     lastOptimizerStep = ni
                     if timeLimit?.exceeded == true { timeUp = true }
                 }
-                bar.description = Trainer.progressLine(epoch: epoch, of: epochs, memory: device.memoryReserved, losses: meanLoss,
-                                                       instances: batch.targets.size(0), size: batch.shape.width)
+                bar.description = TrainingTable.epochDescription(
+                    epoch: epoch + 1, epochs: epochs, memoryGB: Double(device.memoryReserved) / 1_073_741_824, losses: meanLoss,
+                    instances: batch.targets.size(0), size: batch.shape.width)
                 bar.update()
                 (progress.batch, progress.losses) = (i, meanLoss)
                 try event(.onTrainBatchEnd)
@@ -370,18 +376,20 @@ public final class Trainer {
             /// row, the checkpoints, and whether to go on.
             func endOfEpoch(_ validator: Validator) throws -> EpochDecision {
                 // An epoch without validation logs zeros, as the reference's initial metrics: every row has the same columns.
-                var metrics: [(String, Double)] = ResultsCSV.detectionColumns[3..<10].map { ($0, 0) }
+                let valLossColumns = lossNames.map { "val/\($0)" }
+                var metrics: [(String, Double)] = (task.metricKinds.flatMap { DetectionResults.keys(suffix: $0) } + valLossColumns)
+                    .map { ($0, 0) }
                 var fitness: Double?
                 if config.bool("val") || finalEpoch || timeUp || progress.stop {
                     let output = try validator.run(ema.model, loss: criterion)
-                    for line in validator.table(output.results, perClass: false) { log(line) }
+                    for line in validator.table(output, perClass: false) { log(line) }
                     fitness = output.fitness
-                    metrics = output.results.resultsDictionary.prefix(4).map { ($0.key, $0.value) }
-                        + zip(["val/box_loss", "val/cls_loss", "val/dfl_loss"], output.loss ?? [0, 0, 0]).map { ($0, $1) }
+                    metrics = output.resultsDictionary.dropLast().map { ($0.key, $0.value) }
+                        + zip(valLossColumns, output.loss ?? meanLoss.map { _ in 0 }).map { ($0, $1) }
                 }
                 let isBest = fitness.map { f in bestFitness.map { f >= $0 } ?? true } ?? false
                 if isBest { bestFitness = fitness }
-                let row = zip(["train/box_loss", "train/cls_loss", "train/dfl_loss"], meanLoss).map { ($0, $1) } + metrics
+                let row = zip(lossNames.map { "train/\($0)" }, meanLoss).map { ($0, $1) } + metrics
                     + learningRates.enumerated().map { ("lr/pg\($0.offset)", $0.element) }
                 try ResultsCSV(url: run.resultsCSV).append(
                     epoch: epoch + 1, time: elapsedBefore + Date().timeIntervalSince(trainStart), metrics: row)
@@ -440,6 +448,7 @@ public final class Trainer {
         }
         log("\n\(completed - startEpoch) epochs completed in \(String(format: "%.3f", Date().timeIntervalSince(trainStart) / 3600)) hours.")
         var finalMetrics: DetectionResults?
+        var finalOutput: ValidationOutput?
         var finalReport: (confusion: ConfusionMatrix?, table: [String]) = (nil, [])
         for url in [run.lastWeights, run.bestWeights] where FileManager.default.fileExists(atPath: url.path) {
             try TrainingState.strip(url)
@@ -454,13 +463,15 @@ public final class Trainer {
                                                   classMap: [], names: spec.names)
             }
             let output = try validator.run(best)
-            log(Validator.header)
-            let table = validator.table(output.results, perClass: true)
+            let header = Validator.header(for: best.task)
+            log(header)
+            let table = validator.table(output, perClass: true)
             for line in table { log(line) }
-            finalReport = (output.confusion, [Validator.header] + table)
+            finalReport = (output.confusion, [header] + table)
             finalMetrics = output.results
+            finalOutput = output
             // As the reference: the best weights' metrics reach the loggers one step past the last epoch.
-            progress.metrics = output.results.resultsDictionary.prefix(4).map { ($0.key, $0.value) }
+            progress.metrics = output.resultsDictionary.dropLast().map { ($0.key, $0.value) }
             (progress.epoch, progress.isFinalValidation) = (completed, true)
             try event(.onFitEpochEnd)
         }
@@ -472,17 +483,10 @@ public final class Trainer {
         }
         try event(.onTrainEnd)
         log("Results saved to \(run.url.path)")
-        return TrainResult(run: run, epochsCompleted: completed, bestFitness: bestFitness, metrics: finalMetrics, interrupted: false)
+        return TrainResult(run: run, epochsCompleted: completed, bestFitness: bestFitness, metrics: finalMetrics, interrupted: false,
+                           validation: finalOutput)
     }
 
-    static let progressHeader = ["Epoch", "GPU_mem", "box_loss", "cls_loss", "dfl_loss", "Instances", "Size"]
-        .map { $0.leftPadded(11) }.joined()
-
-    /// `memory`: bytes the device's allocator holds, printed in GiB as the reference's `GPU_mem` (0G on the CPU).
-    static func progressLine(epoch: Int, of epochs: Int, memory: Int = 0, losses: [Double], instances: Int, size: Int) -> String {
-        "\(epoch + 1)/\(epochs)".leftPadded(11) + (String(format: "%.3g", Double(memory) / 1073741824) + "G").leftPadded(11)
-            + losses.map { String(format: "%11.4g", $0) }.joined() + "\(instances)".leftPadded(11) + "\(size)".leftPadded(11)
-    }
 }
 
 /// What the ranks do after an epoch (rank 0 decides).

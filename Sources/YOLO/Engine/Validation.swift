@@ -8,7 +8,8 @@ extension Validator {
         _ config: Config, names: [Int: String]? = nil, stride: Int = 32, folder: URL? = nil, masks: MaskFormat? = nil
     ) throws -> Validator {
         guard let data = config.string("data") else { throw ConfigError("val needs data=path/to/data.yaml") }
-        let path = BuiltInDataset.isBuiltIn(data) ? try BuiltInDataset.shapes().path : data
+        let path = BuiltInDataset.isBuiltIn(data)
+            ? try BuiltInDataset.shapes(polygons: config.string("task") == YOLOTask.segment.rawValue).path : data
         let spec = try DatasetSpec(contentsOf: path)
         let batch = config.int("batch") ?? 16
         let dataset = try ValDataset(

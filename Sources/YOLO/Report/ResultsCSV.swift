@@ -9,12 +9,14 @@ import Foundation
 ///     try csv.keepRows(throughEpoch: resumedEpoch)   // on resume: drop rows of epochs not in the checkpoint
 public struct ResultsCSV: Sendable {
     /// The reference's detection columns after `epoch` and `time`, in order.
-    public static let detectionColumns = [
-        "train/box_loss", "train/cls_loss", "train/dfl_loss",
-        "metrics/precision(B)", "metrics/recall(B)", "metrics/mAP50(B)", "metrics/mAP50-95(B)",
-        "val/box_loss", "val/cls_loss", "val/dfl_loss",
-        "lr/pg0", "lr/pg1", "lr/pg2",
-    ]
+    public static let detectionColumns = columns(lossNames: ["box_loss", "cls_loss", "dfl_loss"], metricKinds: ["B"])
+
+    /// A task's columns: train losses, P/R/mAP50/mAP50-95 of each kind (B boxes, M masks, P pose), val losses,
+    /// learning rates.
+    public static func columns(lossNames: [String], metricKinds: [String]) -> [String] {
+        lossNames.map { "train/\($0)" } + metricKinds.flatMap { DetectionResults.keys(suffix: $0) }
+            + lossNames.map { "val/\($0)" } + ["lr/pg0", "lr/pg1", "lr/pg2"]
+    }
 
     public static let detectionHeader = ["epoch", "time"] + detectionColumns
 

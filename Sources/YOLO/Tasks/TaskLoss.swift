@@ -29,6 +29,8 @@ public struct TaskComponents {
     public let loss: any TaskLoss
     /// Segmentation: the masks the loaders rasterise (nil for other tasks).
     public let masks: MaskFormat?
+    /// The kinds of metrics its validation reports: B (boxes), M (masks).
+    public var metricKinds: [String] { masks == nil ? ["B"] : ["B", "M"] }
 
     public init(model: DetectionModel, config: Config) throws {
         let gains = LossGains(

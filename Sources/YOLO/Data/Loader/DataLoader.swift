@@ -249,7 +249,7 @@ final class EpochRun: @unchecked Sendable {
         let batch = consumed
         let count = min(batchSize, total - batch * batchSize)
         let assembly = BatchAssembly(
-            index: batch, epoch: epoch, count: count, shape: dataset.batchShape(batch))
+            index: batch, epoch: epoch, count: count, shape: dataset.batchShape(batch), masks: masks)
         for slot in 0..<count {
             let (sample, mirrored) = try makeSample(batch * batchSize + slot)
             try assembly.write(sample, slot: slot, mirrored: mirrored)
