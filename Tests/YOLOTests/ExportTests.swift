@@ -195,6 +195,30 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// A segmentation model: the reference's two outputs, checked in ONNX Runtime.
+    func testSegmentExportHasBothOutputsAndMatchesTheSwiftForward() throws {
+        let weights = folder.appendingPathComponent("seg.pt")
+        try FileManager.default.copyItem(atPath: try Fixtures.shared("reference/\(SegmentModelTests.folder)/best.pt"), toPath: weights.path)
+        let model = try YOLO(weights.path)
+        let file = try model.export(format: .onnx, imgsz: 320)
+        let (values, shape) = try Fixtures.floats("loss_images", in: SegmentModelTests.folder)
+        let input = try Tensor(values, shape: shape).slice(dim: 0, end: 1)
+        let report = try runInONNXRuntime([file], input: input)[file.path]!
+        XCTAssertEqual(report.outputs, ["output0": ["1", "116", "2100"], "output1": ["1", "32", "80", "80"]])
+        XCTAssertEqual(report.metadata["task"], "segment")
+        XCTAssertEqual(report.metadata["head"], "Segment")
+
+        let (output, raw) = try withNoGrad { try model.model.predict(input) }
+        XCTAssertEqual(try report.output().shape, output.shape)
+        let outputError = try (report.output() - output).abs().amax().item()
+        let protoData = try Data(contentsOf: URL(fileURLWithPath: file.path + ".out1.f32"))
+        let onnxProto = try Tensor(protoData.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, shape: [1, 32, 80, 80])
+        let protoError = try (onnxProto - XCTUnwrap(raw.prototypes)).abs().amax().item()
+        print("segment ONNX vs Swift: output0 \(outputError), output1 \(protoError)")
+        XCTAssertLessThan(outputError, 1e-3)
+        XCTAssertLessThan(protoError, 1e-3)
+    }
+
     // MARK: Helpers
 
     func fixtureTensor(_ name: String) throws -> Tensor {

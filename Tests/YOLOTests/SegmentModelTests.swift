@@ -57,3 +57,4 @@ final class SegmentModelTests: XCTestCase {
         XCTAssertLessThan(try (fusedRaw.prototypes! - raw.prototypes!).abs().amax().item(), 1e-3)
     }
 }
+

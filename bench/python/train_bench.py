@@ -3,7 +3,9 @@ default augmentations, CPU), timed by callbacks from the end of the warm-up batc
 loading included, the dataset scan and validation not). Prints one JSON line with images/s and the epoch's mean
 losses.
 
-    python train_bench.py DATA_YAML IMGSZ BATCH WARMUP_BATCHES THREADS PROJECT_DIR
+    python train_bench.py DATA_YAML IMGSZ BATCH WARMUP_BATCHES THREADS PROJECT_DIR [MODEL_YAML]
+
+MODEL_YAML defaults to yolov8n.yaml (yolov8n-seg.yaml trains a segmenter, its task taken from the head).
 
 THREADS 0 leaves the reference's own choice (select_device sets min(8, cores - 1) torch threads on CPU); any other
 value is set when training starts, after select_device.
@@ -16,6 +18,7 @@ import time
 def main():
     data_yaml, imgsz, batch, warmup, threads, project = (
         sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
+    model_yaml = sys.argv[7] if len(sys.argv) > 7 else "yolov8n.yaml"
     import torch
     from ultralytics import YOLO
     from ultralytics.utils import LOGGER
@@ -39,7 +42,7 @@ def main():
         state["losses"] = [float(v) for v in trainer.tloss.values()] if isinstance(trainer.tloss, dict) else [
             float(v) for v in trainer.tloss]
 
-    model = YOLO("yolov8n.yaml")
+    model = YOLO(model_yaml)
     model.add_callback("on_train_start", on_train_start)
     model.add_callback("on_train_batch_end", on_train_batch_end)
     model.add_callback("on_train_epoch_end", on_train_epoch_end)

@@ -4,7 +4,7 @@
     check.py MODEL.onnx [MODEL.onnx ...] --input x.f32 --shape 1,3,640,640
 
 The input is raw little-endian float32 in C order. Each model's first output is written beside it as
-MODEL.onnx.out.f32; stdout is one JSON object, by model path: the graph's inputs and outputs (name, element type,
+MODEL.onnx.out.f32 (further outputs as MODEL.onnx.out1.f32, ...); stdout is one JSON object, by model path: the graph's inputs and outputs (name, element type,
 dimensions: numbers or names), opset, IR version, metadata, the element types of the initializers, and the shape of
 the output computed. A model that fails the checker or does not run makes the script exit non-zero.
 """
@@ -27,8 +27,10 @@ def check(path, x):
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)  # full_check also runs shape inference
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-    (y,) = session.run([session.get_outputs()[0].name], {session.get_inputs()[0].name: x})[:1]
-    np.ascontiguousarray(y, dtype="<f4").tofile(path + ".out.f32")
+    outputs = session.run(None, {session.get_inputs()[0].name: x})
+    y = outputs[0]
+    for k, out in enumerate(outputs):
+        np.ascontiguousarray(out, dtype="<f4").tofile(path + (".out.f32" if k == 0 else ".out%d.f32" % k))
     return {
         "inputs": [describe(v) for v in model.graph.input],
         "outputs": [describe(v) for v in model.graph.output],
@@ -37,6 +39,7 @@ def check(path, x):
         "metadata": {p.key: p.value for p in model.metadata_props},
         "initializer_types": sorted({onnx.TensorProto.DataType.Name(t.data_type) for t in model.graph.initializer}),
         "output_shape": list(y.shape),
+        "output_shapes": [list(out.shape) for out in outputs],
         "output_type": str(y.dtype),
     }
 

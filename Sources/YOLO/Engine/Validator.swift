@@ -93,13 +93,13 @@ public final class Validator {
         if let error = epoch.error { throw error }
         bar?.close()
         try files?.finish()
-        let results = metrics.compute()
+        let results = metrics.compute(), maskResults = maskMetrics?.compute()
         if let files, files.plots {  // the curves and confusion matrices, as the reference's val with plots=True
-            try ValidationPlots.write(results: results, confusion: confusion, to: files.folder)
+            try ValidationPlots.write(results: results, masks: maskResults, confusion: confusion, to: files.folder)
         }
         let perImage = times.map { $0 * 1000 / Double(Swift.max(images, 1)) }
         return ValidationOutput(
-            results: results, masks: maskMetrics?.compute(),
+            results: results, masks: maskResults,
             loss: loss == nil ? nil : lossSum.map { $0 / Double(Swift.max(batches, 1)) }, lossNames: loss?.names ?? [],
             speed: (perImage[0], perImage[1], perImage[2], perImage[3]), confusion: confusion)
     }

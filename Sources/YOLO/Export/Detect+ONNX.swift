@@ -12,17 +12,35 @@ enum ONNXAnchors {
 }
 
 extension Detect {
+    /// The head's outputs, in the reference's order: `output0` (its decoded predictions) and, for segmentation,
+    /// `output1` (the prototypes).
+    func emitOutputs(
+        _ features: [String], into graph: ONNXGraphBuilder, scope: String, anchors: ONNXAnchors
+    ) throws -> [String] {
+        let decoded = try emit(features, into: graph, scope: scope, anchors: anchors)
+        guard let segment = self as? Segment else { return [decoded] }
+        return try segment.emitMasks(decoded: decoded, features: features, into: graph, scope: scope)
+    }
+
+    /// Each level's branch on its feature map, flattened to (batch, channels, cells) and joined along the cells.
+    func emitBranches(
+        _ sequences: [Sequential], name: String, channels: Int, features: [String], into graph: ONNXGraphBuilder,
+        scope: String
+    ) throws -> String {
+        let levels = try zip(sequences, features).enumerated().map { i, pair in
+            let y = try pair.0.emit([pair.1], into: graph, scope: "\(scope).\(name).\(i)")
+            // Shape 0 copies the batch dimension, so one graph serves fixed and dynamic batches.
+            return graph.add1("Reshape", [y, graph.int64s([0, channels, -1], scope: scope)], scope: scope)
+        }
+        return graph.add1("Concat", levels, attributes: [.int("axis", 2)], scope: scope)
+    }
+
     /// Adds the head on the feature maps `features` and returns its decoded predictions.
     func emit(
         _ features: [String], into graph: ONNXGraphBuilder, scope: String, anchors: ONNXAnchors
     ) throws -> String {
         func branches(_ sequences: [Sequential], name: String, channels: Int) throws -> String {
-            let levels = try zip(sequences, features).enumerated().map { i, pair in
-                let y = try pair.0.emit([pair.1], into: graph, scope: "\(scope).\(name).\(i)")
-                // Shape 0 copies the batch dimension, so one graph serves fixed and dynamic batches.
-                return graph.add1("Reshape", [y, graph.int64s([0, channels, -1], scope: scope)], scope: scope)
-            }
-            return graph.add1("Concat", levels, attributes: [.int("axis", 2)], scope: scope)
+            try emitBranches(sequences, name: name, channels: channels, features: features, into: graph, scope: scope)
         }
         let boxes = try branches(cv2, name: "cv2", channels: 4 * regMax)
         let scores = try branches(cv3, name: "cv3", channels: nc)

@@ -28,18 +28,24 @@ extension DetectionModel {
 
         typealias Dimension = ONNXValueInfoProto.Dimension
         let anchors = strides.reduce(0) { $0 + (size.height / Int($1)) * (size.width / Int($1)) }
+        let channels = 4 + classCount + detect.extraChannels
         let (inputShape, outputShape): ([Dimension], [Dimension]) =
             options.dynamic
             ? ([.named("batch"), .fixed(3), .named("height"), .named("width")],
-                [.named("batch"), .fixed(4 + classCount), .named("anchors")])
+                [.named("batch"), .fixed(channels), .named("anchors")])
             : ([options.batch, 3, size.height, size.width].map(Dimension.fixed),
-                [options.batch, 4 + classCount, anchors].map(Dimension.fixed))
+                [options.batch, channels, anchors].map(Dimension.fixed))
         var body = ONNXGraphProto()
         body.name = "swift-yolo"
         body.node = graph.nodes
         body.initializer = graph.initializers
         body.input = [.tensor("images", inputShape)]
         body.output = [.tensor("output0", outputShape)]
+        if let segment = detect as? Segment {  // the prototypes at stride 4, as the reference's output1
+            body.output.append(.tensor("output1", options.dynamic
+                ? [.named("batch"), .fixed(segment.nm), .named("mask_height"), .named("mask_width")]
+                : [options.batch, segment.nm, size.height / 4, size.width / 4].map(Dimension.fixed)))
+        }
 
         var model = ONNXModelProto()
         model.irVersion = Self.irVersion(opset: opset)
@@ -73,8 +79,10 @@ extension DetectionModel {
             if let head = layer as? Detect {
                 let anchors: ONNXAnchors =
                     options.dynamic ? .fromFeatures : .fixed(height: size.height, width: size.width)
-                let decoded = try head.emit(arguments, into: graph, scope: "model.\(i)", anchors: anchors)
-                graph.rename(options.half ? graph.cast(decoded, to: .float, scope: "") : decoded, to: "output0")
+                let results = try head.emitOutputs(arguments, into: graph, scope: "model.\(i)", anchors: anchors)
+                for (k, result) in results.enumerated() {
+                    graph.rename(options.half ? graph.cast(result, to: .float, scope: "") : result, to: "output\(k)")
+                }
                 return
             }
             guard let emitting = layer as? ONNXEmitting else {

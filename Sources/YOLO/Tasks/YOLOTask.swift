@@ -25,7 +25,7 @@ extension YOLOTask {
     public var builtModes: [String] {
         switch self {
         case .detect: return ["train", "val", "predict", "export", "benchmark"]
-        case .segment: return ["train", "val", "predict"]
+        case .segment: return ["train", "val", "predict", "export"]
         default: return []
         }
     }

@@ -5,6 +5,10 @@
 //   swift build -c release --product bench-predict --scratch-path .build-bench && .build-bench/release/bench-predict \
 //       [--threads N] [--rounds R] [--iterations I] [--imgsz 640] [--batch 16] [--workers W] [--copies C]
 //       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict] [--defaults] [--profile TRACE.json]
+//       [--task detect|segment]
+//
+// --task segment: the reference's yolov8n-seg checkpoint (../shared/reference/yolov8n-seg-coco8/best.pt), val on
+// coco8-seg with box and mask metrics, predict with masks.
 //
 // --defaults runs each side with its own thread setting instead of --threads: ours all cores (as the CLI), the
 // reference min(8, cores - 1) (what its select_device sets: 1 on a 2-core machine).
@@ -42,9 +46,12 @@ let swiftOnly = arguments.contains("--swift-only")
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
-let checkpoint = option("--checkpoint") ?? shared.appendingPathComponent("reference/yolov8n-coco8/yolov8n-trained.pt").path
+let task = option("--task") ?? "detect"
+let segment = task == "segment"
+let checkpoint = option("--checkpoint") ?? shared.appendingPathComponent(
+    segment ? "reference/yolov8n-seg-coco8/best.pt" : "reference/yolov8n-coco8/yolov8n-trained.pt").path
 let images = ["bus.jpg", "zidane.jpg"].map { shared.appendingPathComponent("assets/\($0)").path }
-let coco8 = shared.appendingPathComponent("datasets/coco8").path
+let coco8 = shared.appendingPathComponent(segment ? "datasets/coco8-seg" : "datasets/coco8").path
 let script = packageRoot.appendingPathComponent("bench/python/predict_val_bench.py").path
 
 func median(_ values: [Double]) -> Double {
@@ -118,7 +125,8 @@ func valSwift(_ model: DetectionModel, yaml: String) throws -> (seconds: Double,
         "data": .string(yaml), "imgsz": .int(imgsz), "batch": .int(batchSize), "workers": .int(workers),
         "mode": .string("val"), "conf": .double(0.001), "plots": .bool(false),
     ])
-    let validator = try Validator.forDataset(config, names: model.names)
+    let validator = try Validator.forDataset(
+        config, names: model.names, masks: try TaskComponents(model: model, config: config).masks)
     let output = try validator.run(model, showProgress: false)
     let s = output.speed
     return ((now() - start) / 1000, [s.preprocess, s.inference, s.postprocess], output.results.map)

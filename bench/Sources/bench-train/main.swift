@@ -7,6 +7,8 @@
 //   swift build -c release --scratch-path .build-bench-train --product bench-train &&
 //       .build-bench-train/release/bench-train [--imgsz 320,640] [--modes defaults,equal] [--threads N] [--batch 16]
 //       [--copies 32] [--warmup 2] [--rounds 1] [--python PATH] [--swift-only] [--workers N (ours)]
+//       [--task detect|segment]
+//   (--task segment: yolov8n-seg.yaml on coco8-seg, the losses box, seg, cls, dfl, sem)
 //   (or `make bench-train`)
 //
 // Modes: `defaults` runs each side as it runs itself (ours: torch threads = cores, as the CLI sets them, and data
@@ -31,10 +33,14 @@ let warmup = max(1, Int(option("--warmup") ?? "") ?? 2)
 let rounds = max(1, Int(option("--rounds") ?? "") ?? 1)
 let swiftOnly = arguments.contains("--swift-only")
 let python = option("--python") ?? "/work/.venv-ultralytics/bin/python"
+let task = option("--task") ?? "detect"
+guard ["detect", "segment"].contains(task) else { fatalError("--task takes detect or segment, not \(task)") }
+let modelYAML = task == "segment" ? "yolov8n-seg.yaml" : "yolov8n.yaml"
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 let coco8 =
-    option("--coco8") ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/datasets/coco8").path
+    option("--coco8")
+    ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/datasets/\(task == "segment" ? "coco8-seg" : "coco8")").path
 let script = packageRoot.appendingPathComponent("bench/python/train_bench.py").path
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("swift-yolo-bench-train-\(getpid())").path
 
@@ -77,7 +83,7 @@ func makeDataset() throws -> String {
 func measureSwift(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
     Runtime.threads = threads
     let trainer = try Trainer(Config([
-        "data": .string(yaml), "model": .string("yolov8n.yaml"), "epochs": .int(1), "imgsz": .int(imgsz),
+        "data": .string(yaml), "model": .string(modelYAML), "task": .string(task), "epochs": .int(1), "imgsz": .int(imgsz),
         "batch": .int(batchSize), "val": .bool(false), "plots": .bool(false), "project": .string("\(work)/runs"),
         "name": .string("swift"), "exist_ok": .bool(true), "seed": .int(0),
     ].merging(option("--workers").flatMap(Int.init).map { ["workers": .int($0)] } ?? [:]) { $1 }))
@@ -89,7 +95,7 @@ func measureSwift(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
     let seconds = Double(timed.last! - timed.first!) / 1e9
     let table = try ResultsCSV(url: result.run.resultsCSV).read()
     // The last row: the run folder is reused, and results.csv appended to, as the reference does.
-    let losses = ["train/box_loss", "train/cls_loss", "train/dfl_loss"].map { table.column($0)?.last ?? .nan }
+    let losses = table.columns.filter { $0.hasPrefix("train/") }.map { table.column($0)?.last ?? .nan }
     // What the loader uses: --workers or the default, capped at the cores.
     let workers = min(option("--workers").flatMap(Int.init) ?? Config().int("workers") ?? 8, cores)
     return SideResult(imagesPerSecond: Double(batchSize * (timed.count - 1)) / seconds, losses: losses,
@@ -100,7 +106,7 @@ func measureSwift(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
 func measurePython(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script, yaml, "\(imgsz)", "\(batchSize)", "\(warmup)", "\(threads)", "\(work)/runs"]
+    process.arguments = [script, yaml, "\(imgsz)", "\(batchSize)", "\(warmup)", "\(threads)", "\(work)/runs", modelYAML]
     process.currentDirectoryURL = URL(fileURLWithPath: work)
     let out = Pipe()
     process.standardOutput = out
@@ -134,7 +140,7 @@ func describe(_ m: SideResult) -> String {
 do {
     defer { try? FileManager.default.removeItem(atPath: work) }
     let yaml = try makeDataset()
-    print("bench-train: yolov8n.yaml from scratch, batch \(batchSize), \(copies * 4) images (coco8 train x\(copies)), "
+    print("bench-train: \(modelYAML) from scratch, batch \(batchSize), \(copies * 4) images (\(URL(fileURLWithPath: coco8).lastPathComponent) train x\(copies)), "
         + "1 epoch timed after \(warmup) warm-up batches, \(rounds) round(s), \(cores) cores, load average \(loadAverage())")
     for mode in modes {
         for imgsz in sizes {
@@ -152,9 +158,9 @@ do {
             guard let b = theirs.max(by: { $0.imagesPerSecond < $1.imagesPerSecond }) else { continue }
             print("  reference   " + describe(b) + "  losses " + b.losses.map { String(format: "%.4f", $0) }.joined(separator: " "))
             let goal = mode == "equal" ? 1.1 : 1.3
-            let differences = zip(a.losses, b.losses).map { String(format: "%+.1f%%", 100 * ($0 - $1) / $1) }
+            let differences = zip(a.losses, b.losses).map { $1 == 0 ? ($0 == 0 ? "=0" : "n/a") : String(format: "%+.1f%%", 100 * ($0 - $1) / $1) }
             print(String(format: "  ratio %.2fx (goal >= %.1f); ", a.imagesPerSecond / b.imagesPerSecond, goal)
-                + "loss differences box/cls/dfl \(differences.joined(separator: " ")) (goal within 5%); load \(loadAverage())")
+                + "loss differences \(differences.joined(separator: " ")) (goal within 5%); load \(loadAverage())")
         }
     }
 } catch {

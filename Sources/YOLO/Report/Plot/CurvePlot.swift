@@ -33,8 +33,9 @@ public struct CurvePlot: Figure {
     public enum Metric: String, CaseIterable, Sendable {
         case f1 = "F1", precision = "Precision", recall = "Recall"
 
-        /// The reference's file name: `BoxF1_curve.png`, `BoxP_curve.png`, `BoxR_curve.png`.
-        public var fileName: String { "Box\(self == .f1 ? "F1" : String(rawValue.prefix(1)))_curve.png" }
+        /// The reference's file name: `BoxF1_curve.png`, `BoxP_curve.png`, `BoxR_curve.png` (`Mask…` for masks).
+        public var fileName: String { fileName(kind: "Box") }
+        public func fileName(kind: String) -> String { "\(kind)\(self == .f1 ? "F1" : String(rawValue.prefix(1)))_curve.png" }
     }
 
     /// A metric against confidence; the mean is smoothed as the reference's and labelled with its peak.

@@ -7,12 +7,15 @@ import Foundation
 ///     try ValidationPlots.write(results: output.results, confusion: output.confusion, to: run.url)
 public enum ValidationPlots {
     /// The figures by file name, in the order the reference writes them.
-    public static func figures(results: DetectionResults, confusion: ConfusionMatrix?) -> [(String, Figure)] {
+    /// `masks`: a segmentation model's mask results, whose curves follow the box ones (`MaskPR_curve.png`, ...).
+    public static func figures(results: DetectionResults, masks: DetectionResults? = nil, confusion: ConfusionMatrix?)
+        -> [(String, Figure)]
+    {
         var figures: [(String, Figure)] = []
-        if !results.perClass.classes.isEmpty {
-            figures.append(("BoxPR_curve.png", CurvePlot.precisionRecall(results)))
+        for (kind, results) in [("Box", results)] + (masks.map { [("Mask", $0)] } ?? []) where !results.perClass.classes.isEmpty {
+            figures.append(("\(kind)PR_curve.png", CurvePlot.precisionRecall(results)))
             for metric in CurvePlot.Metric.allCases {
-                figures.append((metric.fileName, CurvePlot.metricConfidence(results, metric: metric)))
+                figures.append((metric.fileName(kind: kind), CurvePlot.metricConfidence(results, metric: metric)))
             }
         }
         if let confusion {
@@ -26,8 +29,10 @@ public enum ValidationPlots {
 
     /// Writes the figures into `folder`; returns their paths.
     @discardableResult
-    public static func write(results: DetectionResults, confusion: ConfusionMatrix?, to folder: URL) throws -> [URL] {
-        try figures(results: results, confusion: confusion).map { name, figure in
+    public static func write(
+        results: DetectionResults, masks: DetectionResults? = nil, confusion: ConfusionMatrix?, to folder: URL
+    ) throws -> [URL] {
+        try figures(results: results, masks: masks, confusion: confusion).map { name, figure in
             let url = folder.appendingPathComponent(name)
             try figure.write(to: url)
             return url
