@@ -28,10 +28,12 @@ public struct LossResult {
     public var dfl: Double { item("dfl_loss") ?? 0 }
 }
 
-/// The detection terms of a batch, each after its gain, and the assignment behind them (task losses add theirs).
+/// The detection terms of a batch, each after its gain, the assignment behind them, and the anchors (grid units,
+/// (anchors, 2)) and their strides ((anchors, 1)): what task losses build theirs on.
 struct DetectionTerms {
     let box: Tensor, cls: Tensor, dfl: Tensor
     let assignment: Assignment
+    let anchors: Tensor, strides: Tensor
 }
 
 /// YOLOv8's detection loss: task-aligned assignment, CIoU and distribution focal loss on the foreground weighted by
@@ -89,7 +91,9 @@ public struct DetectionLoss {
             distributions: predictedDistributions, predictedBoxes: predictedBoxes, anchors: anchors,
             targetBoxes: assignment.boxes / strideColumn, assignment: assignment, scoreSum: scoreSum)
 
-        return DetectionTerms(box: try box * gains.box, cls: try cls * gains.cls, dfl: try dfl * gains.dfl, assignment: assignment)
+        return DetectionTerms(
+            box: try box * gains.box, cls: try cls * gains.cls, dfl: try dfl * gains.dfl, assignment: assignment,
+            anchors: anchors, strides: strideColumn)
     }
 
     /// Expected distances (softmax over the bins) turned into xyxy boxes, in grid units.

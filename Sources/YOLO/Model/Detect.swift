@@ -11,6 +11,8 @@ public struct HeadOutput {
     /// Segment: mask coefficients (batch, nm, anchors) and prototypes (batch, nm, H/4, W/4).
     public var maskCoefficients: Tensor? = nil
     public var prototypes: Tensor? = nil
+    /// Pose: raw keypoints (batch, K·dims, anchors).
+    public var keypoints: Tensor? = nil
 }
 
 /// The anchor-free detection head: per level a box branch (`cv2`) and a class branch (`cv3`), then DFL decoding.

@@ -23,7 +23,11 @@ public final class DetectionModel: Module {
             }
             func arg(_ k: Int) -> ConfigValue? {
                 guard k < row.args.count else { return nil }
-                return row.args[k] == .string("nc") ? .int(spec.nc) : row.args[k]
+                switch row.args[k] {
+                case .string("nc"): return .int(spec.nc)
+                case .string("kpt_shape"): return spec.tree["kpt_shape"]
+                default: return row.args[k]
+                }
             }
             let n = spec.scaledRepeats(row.repeats)
             let c1 = try channelsOf(row.from[0])
@@ -56,15 +60,20 @@ public final class DetectionModel: Module {
                 layer = try Segment(
                     nc: spec.nc, masks: arg(1)?.int ?? 32, prototypeChannels: spec.scaledChannels(arg(2)?.int ?? 256),
                     channels: try row.from.map(channelsOf))
+            case "Pose":
+                c2 = 0
+                guard let shape = arg(1)?.list?.compactMap(\.int), shape.count == 2, shape[0] > 0, [2, 3].contains(shape[1])
+                else { throw fail("kpt_shape must be [keypoints, 2 or 3], got \(arg(1)?.description ?? "nothing")") }
+                layer = try Pose(nc: spec.nc, keypointShape: (shape[0], shape[1]), channels: try row.from.map(channelsOf))
             default:
-                throw fail("unsupported module (this build knows Conv, C2f, SPPF, nn.Upsample, Concat, Detect, Segment)")
+                throw fail("unsupported module (this build knows Conv, C2f, SPPF, nn.Upsample, Concat, Detect, Segment, Pose)")
             }
             if i == 0 { channels = [] }
             channels.append(c2)
             layers.append(layer)
             inputs.append(row.from.map { $0 == -1 || $0 >= 0 ? $0 : i + $0 })
         }
-        guard layers.last is Detect else { throw ModelError("\(spec.source): the last layer must be a head (Detect, Segment)") }
+        guard layers.last is Detect else { throw ModelError("\(spec.source): the last layer must be a head (Detect, Segment, Pose)") }
         model = ModuleList(layers)
         self.inputs = inputs
         kept = Set(inputs.flatMap { $0 }.filter { $0 >= 0 })

@@ -28,7 +28,7 @@ public struct ModelSpec: Sendable {
 
     /// Reads a YAML file; `yolov8n.yaml` selects scale n of `yolov8.yaml` (from the file's folder, or the built-in
     /// models) as the reference does.
-    public init(contentsOf path: String, nc: Int? = nil) throws {
+    public init(contentsOf path: String, nc: Int? = nil, keypointShape: [Int]? = nil) throws {
         let url = URL(fileURLWithPath: path)
         let stem = url.deletingPathExtension().lastPathComponent
         let scale = ModelSpec.scale(inName: stem)
@@ -47,11 +47,18 @@ public struct ModelSpec: Sendable {
         } catch {
             throw ModelError("\(found) is not valid YAML: \(error)")
         }
-        try self.init(tree: tree, scale: tree["scale"]?.string ?? scale, nc: nc, source: found)
+        try self.init(tree: tree, scale: tree["scale"]?.string ?? scale, nc: nc, keypointShape: keypointShape, source: found)
     }
 
-    /// Builds from a YAML tree (for example the `yaml` dict stored in a checkpoint).
-    public init(tree: ConfigValue, scale: String? = nil, nc: Int? = nil, source: String) throws {
+    /// Builds from a YAML tree (for example the `yaml` dict stored in a checkpoint). `keypointShape` replaces the
+    /// tree's `kpt_shape` (a pose dataset's own, as the reference's `data_kpt_shape`).
+    public init(tree: ConfigValue, scale: String? = nil, nc: Int? = nil, keypointShape: [Int]? = nil, source: String) throws {
+        var tree = tree
+        if let keypointShape, case .dict(var entries) = tree {
+            let value = ConfigValue.list(keypointShape.map { .int($0) })
+            if let i = entries.firstIndex(where: { $0.0 == .string("kpt_shape") }) { entries[i].1 = value } else { entries.append((.string("kpt_shape"), value)) }
+            tree = .dict(entries)
+        }
         func fail(_ what: String) -> ModelError { ModelError("\(source): \(what)") }
         guard let classes = nc ?? tree["nc"]?.int, classes > 0 else { throw fail("'nc' must be a positive integer") }
         var depth = tree["depth_multiple"]?.double ?? 1, width = tree["width_multiple"]?.double ?? 1

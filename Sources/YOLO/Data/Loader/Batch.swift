@@ -30,6 +30,9 @@ public struct Batch: @unchecked Sendable {
     /// Segmentation: (B, h, w) index maps (0 background, k the image's k-th row of `targets`) with overlapping
     /// masks, else (N, h, w) 0/1, one per row of `targets`; int32, at the image size / `mask_ratio`. Nil otherwise.
     public var masks: Tensor? = nil
+    /// Pose: (N, K, 3) keypoints of the rows of `targets`: x, y normalized to the image, visibility (0 for a point
+    /// outside the image or unlabelled). Nil otherwise.
+    public var keypoints: Tensor? = nil
 
     public var count: Int { paths.count }
     /// (height, width) of the images.
@@ -67,6 +70,9 @@ final class BatchAssembly: @unchecked Sendable {
         /// class, cx, cy, w, h per object.
         var rows: [Float]
         var masks: SampleMasks?
+        /// K × (x, y, visibility) per object, normalized, in the order of `rows` (pose datasets).
+        var keypoints: [Float]?
+        var keypointCount = 0
     }
 
     init(index: Int, epoch: Int, count: Int, shape: ImageShape, masks: MaskFormat? = nil) {
@@ -116,13 +122,16 @@ final class BatchAssembly: @unchecked Sendable {
         }
         var rows: [Float] = []
         rows.reserveCapacity(sample.labels.count * 5)
+        var keypoints: [Float]? = sample.labels.keypoints.map { _ in [] }
         for i in sampleMasks?.order ?? Array(0..<sample.labels.count) {  // overlap masks reorder the objects by area
             let (cls, box) = (sample.labels.classes[i], sample.labels.boxes[i])
             rows += [Float(cls), (box.x1 + box.x2) / 2 / w, (box.y1 + box.y2) / 2 / h, box.width / w, box.height / h]
+            if let points = sample.labels.keypoints?[i] { keypoints! += points.flatMap { [$0.x / w, $0.y / h, $0.z] } }
         }
         samples[slot] = SampleRecord(
             path: sample.imageFile, original: sample.originalShape, resized: sample.resizedShape,
-            ratioPad: sample.ratioPad, rows: rows, masks: sampleMasks)
+            ratioPad: sample.ratioPad, rows: rows, masks: sampleMasks, keypoints: keypoints,
+            keypointCount: sample.labels.keypoints?.first?.count ?? 0)
     }
 
     /// BGR interleaved -> R, G, B planes, columns right to left when `mirrored`. Wrapping arithmetic: no overflow
@@ -160,6 +169,10 @@ final class BatchAssembly: @unchecked Sendable {
             index: index, epoch: epoch, images: images, targets: try Tensor(values, shape: [values.count / 6, 6]),
             targetValues: values, paths: records.map(\.path), originalShapes: records.map(\.original),
             resizedShapes: records.map(\.resized), ratioPads: records.map(\.ratioPad))
+        if records.allSatisfy({ $0.keypoints != nil }), let k = records.map(\.keypointCount).max(), k > 0 {
+            let all = records.flatMap { $0.keypoints! }
+            batch.keypoints = try Tensor(all, shape: [all.count / (3 * k), k, 3])
+        }
         if let masks {
             let (h, w) = (shape.height / masks.ratio, shape.width / masks.ratio)
             let planes = records.map { $0.masks?.planes ?? (masks.overlap ? 1 : 0) }.reduce(0, +)
