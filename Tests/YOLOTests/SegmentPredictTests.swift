@@ -29,7 +29,7 @@ final class SegmentPredictTests: XCTestCase {
 
     /// The checkpoint as the fixture script left it before its val and predict: it ran one training-mode forward
     /// on the loss images first, which moved every batch norm's running statistics one step (momentum 0.03).
-    static func modelAsTheFixturesUsedIt() throws -> YOLO {
+    static func modelAsTheFixturesUsedIt(_ folder: String = folder) throws -> YOLO {
         let model = try YOLO(try Fixtures.shared("reference/\(folder)/best.pt"))
         let (values, shape) = try Fixtures.floats("loss_images", in: folder)
         model.model.train()

@@ -17,7 +17,7 @@ final class SegmentValTests: XCTestCase {
         let validator = try Validator.forDataset(
             config, names: yolo.names, masks: try TaskComponents(model: yolo.model, config: config).masks)
         let output = try validator.run(yolo.model, showProgress: false)
-        print(([Validator.header(for: .segment)] + validator.table(output, perClass: true)).joined(separator: "\n"))
+        print(([Validator.header(for: yolo.model)] + validator.table(output, perClass: true)).joined(separator: "\n"))
         let masks = try XCTUnwrap(output.masks)
         for (kind, results) in [("box", output.results), ("mask", masks)] {
             let reference = try XCTUnwrap(expected[kind] as? [String: Double])

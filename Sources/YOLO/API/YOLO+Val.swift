@@ -32,12 +32,13 @@ extension YOLO {
         let run = try RunDirectory.create(task: model.task.rawValue, mode: "val", project: config.string("project"), name: config.string("name"),
                                           existOK: config.bool("exist_ok"))
         try? FileManager.default.removeItem(at: run.weights)
+        let task = try TaskComponents(model: model, config: config)
         let validator = try Validator.forDataset(
-            config, names: names, stride: Int(model.strides.max() ?? 32), folder: run.url,
-            masks: try TaskComponents(model: model, config: config).masks)
+            config, names: names, stride: Int(model.strides.max() ?? 32), folder: run.url, masks: task.masks,
+            keypoints: task.readsKeypoints)
         validator.log = log
         let output = try validator.run(model)
-        let header = Validator.header(for: model.task)
+        let header = Validator.header(for: model)
         log(header)
         let table = validator.table(output, perClass: config.bool("verbose"))
         for line in table { log(line) }

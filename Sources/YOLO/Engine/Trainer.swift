@@ -97,13 +97,15 @@ public final class Trainer {
     }
 
     /// The model for `data`'s classes: from a YAML, or from a checkpoint's architecture and every weight that fits.
-    func makeModel(classes: Int, names: [Int: String]) throws -> DetectionModel {
+    /// A pose model takes the dataset's `kpt_shape`.
+    func makeModel(classes: Int, names: [Int: String], keypointShape: [Int]? = nil) throws -> DetectionModel {
         let path = config.string("model") ?? "yolov8n.yaml"
         if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
-            return try DetectionModel(spec: ModelSpec(contentsOf: path, nc: classes), names: names)
+            return try DetectionModel(spec: ModelSpec(contentsOf: path, nc: classes, keypointShape: keypointShape), names: names)
         }
         let pretrained = try DetectionModel.load(contentsOf: path)
-        let model = try DetectionModel(spec: ModelSpec(tree: pretrained.spec.tree, nc: classes, source: path), names: names)
+        let model = try DetectionModel(
+            spec: ModelSpec(tree: pretrained.spec.tree, nc: classes, keypointShape: keypointShape, source: path), names: names)
         let shapes = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.0, $0.1.shape) })
         let fitting = pretrained.stateDict().filter { shapes[$0.0] == $0.1.shape }
         try model.loadStateDict(fitting, strict: false)
@@ -153,9 +155,14 @@ public final class Trainer {
         let spec = try DatasetSpec(contentsOf: try datasetPath())
         let names = Dictionary(uniqueKeysWithValues: spec.names.enumerated().map { ($0.offset, $0.element) })
         let classes = config.bool("single_cls") ? 1 : spec.nc
-        let model = try makeModel(classes: classes, names: names)
+        let model = try makeModel(
+            classes: classes, names: names, keypointShape: spec.keypointShape.map { [$0.count, $0.dims] })
         try model.task.require("train")
         try config.set("task", .string(model.task.rawValue))  // the head decides, and the run carries it
+        if model.task == .pose, spec.keypointShape == nil {
+            throw ConfigError("No `kpt_shape` in \(try datasetPath()): pose training needs it (e.g. kpt_shape: [17, 3])")
+        }
+        let task = try TaskComponents(model: model, config: config)
         // A DDP rank takes the device at its LOCAL_RANK; YOLO_DDP_CPU=1 ranks stay on the CPU.
         let device = try DeviceSelection(
             config["device"], localRank: distributed?.localRank,
@@ -187,12 +194,11 @@ public final class Trainer {
         let train = try TrainDataset(
             spec: spec, imgsz: imgsz, hyp: hyp, batchSize: batchSize, epochs: epochs, cache: ImageCaching(config["cache"]),
             singleClass: config.bool("single_cls"), fraction: try ImageFraction(config["fraction"]), rect: rect,
-            stride: Swift.max(Int(model.strides.max() ?? 32), 32),
+            stride: Swift.max(Int(model.strides.max() ?? 32), 32), keypoints: task.readsKeypoints,
             log: dataLog)
         let valBatch = batchSize * 2
         let workers = config.int("workers") ?? 8
         let shard = ddp.group == nil ? nil : try DataShard(rank: ddp.rank, worldSize: ddp.worldSize)
-        let task = try TaskComponents(model: model, config: config)
         let trainLoader = try DataLoader(dataset: train, batchSize: batchSize, workers: workers, shuffle: true, seed: seed,
                                          shard: shard)
         trainLoader.masks = task.masks
@@ -201,7 +207,8 @@ public final class Trainer {
         var validator: Validator?
         if ddp.isMain {
             let dataset = try ValDataset(spec: spec, split: config.string("split") ?? "val", imgsz: imgsz, batchSize: valBatch,
-                                         cache: ImageCaching(config["cache"]), singleClass: config.bool("single_cls"))
+                                         cache: ImageCaching(config["cache"]), singleClass: config.bool("single_cls"),
+                                         keypoints: task.readsKeypoints)
             val = dataset
             let loader = try DataLoader(dataset: dataset, batchSize: valBatch, workers: workers, shuffle: false, seed: seed)
             loader.masks = task.masks
@@ -463,7 +470,7 @@ public final class Trainer {
                                                   classMap: [], names: spec.names)
             }
             let output = try validator.run(best)
-            let header = Validator.header(for: best.task)
+            let header = Validator.header(for: best)
             log(header)
             let table = validator.table(output, perClass: true)
             for line in table { log(line) }

@@ -5,7 +5,8 @@ extension Validator {
     /// A validator for `config`'s dataset (`data`, `split`, `imgsz`, `batch`, `workers`, rectangular batches), as
     /// `yolo val` builds it. With `folder`, it also writes there what `plots` and `save_json` ask for.
     public static func forDataset(
-        _ config: Config, names: [Int: String]? = nil, stride: Int = 32, folder: URL? = nil, masks: MaskFormat? = nil
+        _ config: Config, names: [Int: String]? = nil, stride: Int = 32, folder: URL? = nil, masks: MaskFormat? = nil,
+        keypoints: Bool = false
     ) throws -> Validator {
         guard let data = config.string("data") else { throw ConfigError("val needs data=path/to/data.yaml") }
         let path = BuiltInDataset.isBuiltIn(data)
@@ -14,7 +15,7 @@ extension Validator {
         let batch = config.int("batch") ?? 16
         let dataset = try ValDataset(
             spec: spec, split: config.string("split") ?? "val", imgsz: config.int("imgsz") ?? 640, batchSize: batch,
-            rect: true, stride: stride, singleClass: config.bool("single_cls"))
+            rect: true, stride: stride, singleClass: config.bool("single_cls"), keypoints: keypoints)
         let loader = try DataLoader(dataset: dataset, batchSize: batch, workers: config.int("workers") ?? 8, shuffle: false)
         loader.masks = masks
         let datasetNames = Dictionary(uniqueKeysWithValues: spec.names.enumerated().map { ($0.offset, $0.element) })
@@ -48,8 +49,9 @@ extension Validator {
             "speed_ms": ["preprocess": output.speed.preprocess, "inference": output.speed.inference,
                          "postprocess": output.speed.postprocess],
         ]
-        if let m = output.masks {  // segmentation: the mask metrics beside, and fitness their sum
-            object["mask"] = ["precision": m.precision, "recall": m.recall, "mAP50": m.map50, "mAP50-95": m.map]
+        for (key, m) in [("mask", output.masks), ("pose", output.pose)] {  // beside the box metrics; fitness their sum
+            guard let m else { continue }
+            object[key] = ["precision": m.precision, "recall": m.recall, "mAP50": m.map50, "mAP50-95": m.map]
             object["fitness"] = output.fitness
         }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

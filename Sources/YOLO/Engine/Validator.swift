@@ -5,8 +5,12 @@ import Torch
 public struct ValidationOutput {
     /// Box metrics.
     public let results: DetectionResults
+    /// What the task scores beside boxes, by kind: "M" masks (segment), "P" keypoints (pose).
+    public var instances: [String: DetectionResults] = [:]
     /// Mask metrics (segmentation models).
-    public var masks: DetectionResults? = nil
+    public var masks: DetectionResults? { instances["M"] }
+    /// Keypoint (OKS) metrics (pose models).
+    public var pose: DetectionResults? { instances["P"] }
     /// Mean loss per batch, one per name of the task's loss (when a loss was given).
     public let loss: [Double]?
     public var lossNames: [String] = []
@@ -14,12 +18,14 @@ public struct ValidationOutput {
     public let speed: (preprocess: Double, inference: Double, loss: Double, postprocess: Double)
     /// Detections above `conf` against the ground truth, for the confusion matrix plots.
     public var confusion: ConfusionMatrix? = nil
-    /// The reference's: the sum of each kind's fitness (box mAP50-95, plus mask mAP50-95 for segmentation).
-    public var fitness: Double { results.fitness + (masks?.fitness ?? 0) }
-    /// P, R, mAP50, mAP50-95 of each kind (B, then M), then fitness: the reference's `results_dict`.
+    /// The reference's: the sum of each kind's fitness (box mAP50-95, plus mask or pose mAP50-95).
+    public var fitness: Double { results.fitness + instances.values.map(\.fitness).reduce(0, +) }
+    /// P, R, mAP50, mAP50-95 of each kind (B, then M or P), then fitness: the reference's `results_dict`.
     public var resultsDictionary: [(key: String, value: Double)] {
         var entries = zip(DetectionResults.keys, results.meanResults).map { ($0, $1) }
-        if let masks { entries += zip(DetectionResults.keys(suffix: "M"), masks.meanResults).map { ($0, $1) } }
+        for (kind, r) in instances.sorted(by: { $0.key < $1.key }) {
+            entries += zip(DetectionResults.keys(suffix: kind), r.meanResults).map { ($0, $1) }
+        }
         return entries + [("fitness", fitness)]
     }
 }
@@ -46,18 +52,19 @@ public final class Validator {
     }
 
     /// Validates `model` (switched to eval mode for the pass and restored after). With `loss`, also the mean loss.
-    /// A segmentation model is scored on its masks too (the loader must carry them: see `MaskFormat`).
+    /// A segmentation model is scored on its masks too (the loader must carry them: see `MaskFormat`), a pose model
+    /// on its keypoints (the loader's dataset must read them).
     public func run(_ model: DetectionModel, loss: (any TaskLoss)? = nil, showProgress: Bool = true) throws -> ValidationOutput {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
         var metrics = DetectionMetrics(names: names)
-        var maskMetrics: DetectionMetrics? = model.task == .segment ? DetectionMetrics(names: names) : nil
-        if maskMetrics != nil, loader.masks == nil { throw ConfigError("validating a segmentation model needs a loader with masks") }
+        let matcher = try instanceMatcher(for: model, masks: loader.masks)
+        var instanceMetrics = DetectionMetrics(names: names)
         var confusion = ConfusionMatrix(names: names)
         var lossSum = [Double](repeating: 0, count: loss?.names.count ?? 0), batches = 0
         var times = [0.0, 0.0, 0.0, 0.0], images = 0
-        let bar = showProgress ? ProgressBar(total: loader.batchCount, description: Validator.header(for: model.task)) : nil
+        let bar = showProgress ? ProgressBar(total: loader.batchCount, description: Validator.header(for: model)) : nil
         let epoch = loader.epoch(0)
         let (device, dtype) = (model.device, model.dtype)
         for batch in epoch {
@@ -81,9 +88,7 @@ public final class Validator {
                 maxDet: maxDet, nc: model.classCount)
             let kept = try nms.map { try $0.slice(dim: 1, end: 6) }
             try update(&metrics, batch: batch, detections: kept, confusion: &confusion)
-            if maskMetrics != nil, let prototypes = head.prototypes {
-                try updateMasks(&maskMetrics!, batch: batch, detections: nms, prototypes: prototypes.to(.float32))
-            }
+            if let matcher { try updateInstances(&instanceMetrics, matcher: matcher, batch: batch, detections: nms, head: head) }
             lap(3)
             try files?.add(batch: batch, detections: kept)  // untimed, as the reference's plots and JSON
             batches += 1
@@ -93,47 +98,31 @@ public final class Validator {
         if let error = epoch.error { throw error }
         bar?.close()
         try files?.finish()
-        let results = metrics.compute(), maskResults = maskMetrics?.compute()
+        let results = metrics.compute()
+        let instances = matcher.map { [$0.kind: instanceMetrics.compute()] } ?? [:]
         if let files, files.plots {  // the curves and confusion matrices, as the reference's val with plots=True
-            try ValidationPlots.write(results: results, masks: maskResults, confusion: confusion, to: files.folder)
+            try ValidationPlots.write(
+                results: results, instances: matcher.map { [($0.title, instanceMetrics.compute())] } ?? [], confusion: confusion,
+                to: files.folder)
         }
         let perImage = times.map { $0 * 1000 / Double(Swift.max(images, 1)) }
         return ValidationOutput(
-            results: results, masks: maskResults,
+            results: results, instances: instances,
             loss: loss == nil ? nil : lossSum.map { $0 / Double(Swift.max(batches, 1)) }, lossNames: loss?.names ?? [],
             speed: (perImage[0], perImage[1], perImage[2], perImage[3]), confusion: confusion)
     }
 
-    /// Adds each image's predicted masks (at the prototypes' resolution, as the reference's validator) against its
-    /// ground-truth masks, matched by mask IoU.
-    func updateMasks(_ metrics: inout DetectionMetrics, batch: Batch, detections: [Tensor], prototypes: Tensor) throws {
-        guard let batchMasks = batch.masks, let format = loader.masks else { return }
-        let (mh, mw) = (prototypes.size(2), prototypes.size(3))
-        let input = (height: batch.shape.height, width: batch.shape.width)
-        var offset = 0
+    /// Adds each image's predictions against its ground truth as the task's matcher measures their overlap.
+    func updateInstances(
+        _ metrics: inout DetectionMetrics, matcher: any InstanceMatcher, batch: Batch, detections: [Tensor], head: HeadOutput
+    ) throws {
         for (i, predicted) in detections.enumerated() {
-            let rows = stride(from: 0, to: batch.targetValues.count, by: 6).filter { Int(batch.targetValues[$0]) == i }
-            let trueClasses = rows.map { singleClass ? 0 : Int(batch.targetValues[$0 + 1]) }
-            var truth: Tensor
-            if format.overlap {
-                let index = try Tensor((1...Swift.max(rows.count, 1)).map(Float.init)).view(-1, 1, 1)
-                truth = try batchMasks.select(dim: 0, index: i).to(.float32).unsqueeze(0).eq(index).to(.float32)
-                if rows.isEmpty { truth = try truth.slice(dim: 0, end: 0) }
-            } else {
-                truth = try batchMasks.slice(dim: 0, start: offset, end: offset + rows.count).to(.float32)
-            }
-            offset += rows.count
-            if !rows.isEmpty, truth.size(1) != input.height / 4 || truth.size(2) != input.width / 4 {
-                truth = try truth.unsqueeze(0).upsampleBilinear(height: input.height / 4, width: input.width / 4).squeeze(0).gt(0.5)
-                    .to(.float32)
-            }
-            var detections = try Detection.rows(of: predicted)
-            if singleClass { detections = detections.map { var d = $0; d.classIndex = 0; return d } }
-            let masks = try processMasksAtPrototypes(
-                prototypes: prototypes.select(dim: 0, index: i), coefficients: predicted.slice(dim: 1, start: 6),
-                boxes: predicted.slice(dim: 1, end: 4), shape: (mh * 4, mw * 4))
-            let iou = try maskIoU(truth, masks.to(.float32))
-            metrics.update(predictions: detections, trueClasses: trueClasses, iou: iou,
+            let objects = (0..<(batch.targetValues.count / 6)).filter { Int(batch.targetValues[6 * $0]) == i }
+            let trueClasses = objects.map { singleClass ? 0 : Int(batch.targetValues[6 * $0 + 1]) }
+            var rows = try Detection.rows(of: predicted)
+            if singleClass { rows = rows.map { var d = $0; d.classIndex = 0; return d } }
+            let iou = try matcher.overlap(batch: batch, image: i, objects: objects, predictions: predicted, head: head)
+            metrics.update(predictions: rows, trueClasses: trueClasses, iou: iou,
                            imageName: URL(fileURLWithPath: batch.paths[i]).lastPathComponent)
         }
     }
@@ -164,16 +153,19 @@ public final class Validator {
         }
     }
 
-    /// The table header, as the reference prints it (segmentation adds `Mask(P R mAP50 mAP50-95)`).
-    public static let header = header(for: .detect)
-    public static func header(for task: YOLOTask) -> String {
-        let kinds = task == .segment ? ["Box", "Mask"] : ["Box"]
+    /// The table header, as the reference prints it (segmentation adds `Mask(P R mAP50 mAP50-95)`, pose `Pose(...)`).
+    public static let header = header(kinds: ["Box"])
+    public static func header(for model: DetectionModel) -> String {
+        let matcher = (try? instanceMatcher(for: model, masks: MaskFormat())) ?? nil
+        return header(kinds: ["Box"] + (matcher.map { [$0.title] } ?? []))
+    }
+    static func header(kinds: [String]) -> String {
         let columns = ["Images", "Instances"] + kinds.flatMap { ["\($0)(P", "R", "mAP50", "mAP50-95)"] }
         return "Class".leftPadded(22) + columns.map { $0.leftPadded(11) }.joined()
     }
 
-    /// The `all` row and, with `perClass`, one row per class that has labels; mask columns beside the box ones
-    /// when `masks` are given.
+    /// The `all` row and, with `perClass`, one row per class that has labels; the mask or pose columns beside the
+    /// box ones when `masks` (or keypoint results) are given.
     public func table(_ results: DetectionResults, masks: DetectionResults? = nil, perClass: Bool) -> [String] {
         func row(_ name: String, _ images: Int, _ instances: Int, _ values: [Double]) -> String {
             name.leftPadded(22) + "\(images)".leftPadded(11) + "\(instances)".leftPadded(11)
@@ -193,7 +185,7 @@ public final class Validator {
 
     /// The table of a validation's output.
     public func table(_ output: ValidationOutput, perClass: Bool) -> [String] {
-        table(output.results, masks: output.masks, perClass: perClass)
+        table(output.results, masks: output.instances.values.first, perClass: perClass)
     }
 }
 

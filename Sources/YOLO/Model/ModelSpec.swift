@@ -51,12 +51,13 @@ public struct ModelSpec: Sendable {
     }
 
     /// Builds from a YAML tree (for example the `yaml` dict stored in a checkpoint). `keypointShape` replaces the
-    /// tree's `kpt_shape` (a pose dataset's own, as the reference's `data_kpt_shape`).
+    /// `kpt_shape` of a pose model's tree (a pose dataset's own, as the reference's `data_kpt_shape`).
     public init(tree: ConfigValue, scale: String? = nil, nc: Int? = nil, keypointShape: [Int]? = nil, source: String) throws {
         var tree = tree
-        if let keypointShape, case .dict(var entries) = tree {
-            let value = ConfigValue.list(keypointShape.map { .int($0) })
-            if let i = entries.firstIndex(where: { $0.0 == .string("kpt_shape") }) { entries[i].1 = value } else { entries.append((.string("kpt_shape"), value)) }
+        if let keypointShape, case .dict(var entries) = tree,
+            let i = entries.firstIndex(where: { $0.0 == .string("kpt_shape") })
+        {
+            entries[i].1 = .list(keypointShape.map { .int($0) })
             tree = .dict(entries)
         }
         func fail(_ what: String) -> ModelError { ModelError("\(source): \(what)") }

@@ -28,9 +28,11 @@ extension SegmentationLoss: TaskLoss {
 public struct TaskComponents {
     public let loss: any TaskLoss
     /// Segmentation: the masks the loaders rasterise (nil for other tasks).
-    public let masks: MaskFormat?
-    /// The kinds of metrics its validation reports: B (boxes), M (masks).
-    public var metricKinds: [String] { masks == nil ? ["B"] : ["B", "M"] }
+    public private(set) var masks: MaskFormat? = nil
+    /// Pose: the datasets read the label rows' keypoints.
+    public private(set) var readsKeypoints = false
+    /// The kinds of metrics its validation reports: B (boxes), M (masks), P (pose).
+    public let metricKinds: [String]
 
     public init(model: DetectionModel, config: Config) throws {
         let gains = LossGains(
@@ -38,11 +40,17 @@ public struct TaskComponents {
         let detection = DetectionLoss(model: model, gains: gains)
         switch model.task {
         case .detect:
-            (loss, masks) = (detection, nil)
+            (loss, metricKinds) = (detection, ["B"])
         case .segment:
             let format = MaskFormat(ratio: config.int("mask_ratio") ?? 4, overlap: config["overlap_mask"]?.bool ?? true)
             guard format.ratio > 0 else { throw ConfigError("mask_ratio=\(format.ratio) must be a positive integer") }
-            (loss, masks) = (SegmentationLoss(detection: detection, overlap: format.overlap), format)
+            (loss, masks, metricKinds) = (SegmentationLoss(detection: detection, overlap: format.overlap), format, ["B", "M"])
+        case .pose:
+            guard let head = model.detect as? Pose else { throw ConfigError("a pose model without a Pose head") }
+            loss = try PoseLoss(
+                detection: detection, keypointShape: head.keypointShape, poseGain: config.double("pose") ?? 12,
+                kobjGain: config.double("kobj") ?? 1)
+            (readsKeypoints, metricKinds) = (true, ["B", "P"])
         default:
             throw ConfigError("\(model.task.rawValue) has no loss in this build")
         }

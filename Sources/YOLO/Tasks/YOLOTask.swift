@@ -16,7 +16,7 @@ public enum YOLOTask: String, CaseIterable, Sendable {
     }
 
     /// Tasks this build trains, validates, predicts and exports.
-    public static let supported: [YOLOTask] = [.detect, .segment]
+    public static let supported: [YOLOTask] = [.detect, .segment, .pose]
     public var isSupported: Bool { Self.supported.contains(self) }
 }
 
@@ -26,6 +26,7 @@ extension YOLOTask {
         switch self {
         case .detect: return ["train", "val", "predict", "export", "benchmark"]
         case .segment: return ["train", "val", "predict", "export"]
+        case .pose: return ["train", "val"]
         default: return []
         }
     }

@@ -125,8 +125,9 @@ func valSwift(_ model: DetectionModel, yaml: String) throws -> (seconds: Double,
         "data": .string(yaml), "imgsz": .int(imgsz), "batch": .int(batchSize), "workers": .int(workers),
         "mode": .string("val"), "conf": .double(0.001), "plots": .bool(false),
     ])
+    let task = try TaskComponents(model: model, config: config)
     let validator = try Validator.forDataset(
-        config, names: model.names, masks: try TaskComponents(model: model, config: config).masks)
+        config, names: model.names, masks: task.masks, keypoints: task.readsKeypoints)
     let output = try validator.run(model, showProgress: false)
     let s = output.speed
     return ((now() - start) / 1000, [s.preprocess, s.inference, s.postprocess], output.results.map)

@@ -51,17 +51,19 @@ public final class TrainDataset: BatchDataset, @unchecked Sendable {
     ///   - useLabelCache: read and write the label cache file beside the labels.
     ///   - fraction: train on the first images only (in sorted order).
     ///   - rect: rectangular batches for `stride` (see above).
+    ///   - keypoints: read the label rows' keypoints (pose; `kpt_shape` and, for flips, `flip_idx` from the YAML).
     public init(
         spec: DatasetSpec, split: String = "train", imgsz: Int = 640, hyp: AugmentConfig = AugmentConfig(),
         batchSize: Int = 16, epochs: Int? = nil, cache: ImageCaching = .none, singleClass: Bool = false,
         classes: [Int]? = nil, useLabelCache: Bool = true, fraction: ImageFraction = .all, rect: Bool = false,
-        stride: Int = 32, log: @escaping DataLog = DataLogging.standardError
+        stride: Int = 32, keypoints: Bool = false, log: @escaping DataLog = DataLogging.standardError
     ) throws {
         guard batchSize > 0 else { throw DataError("batch size must be positive, got \(batchSize)") }
         var options = LabelScan.Options()
         options.prefix = "\(split): "
         options.useCache = useLabelCache
         options.singleClass = singleClass
+        options.readsKeypoints = keypoints  // pose: the label rows' keypoints, else only their boxes
         options.requireLabels = true
         options.log = log
         for warning in spec.warnings { log(warning) }
@@ -85,6 +87,10 @@ public final class TrainDataset: BatchDataset, @unchecked Sendable {
         self.imgsz = imgsz
         var hyp = hyp
         if rect { (hyp.mosaic, hyp.mixup) = (0, 0) }  // as the reference's build_transforms: rect excludes them
+        if keypoints, spec.flipIndex?.isEmpty ?? true, hyp.fliplr > 0 || hyp.flipud > 0 {
+            (hyp.fliplr, hyp.flipud) = (0, 0)  // a flip without flip_idx would swap left and right keypoints' meaning
+            log("WARNING: No 'flip_idx' array defined in data.yaml, disabling 'fliplr' and 'flipud' augmentations.")
+        }
         self.hyp = hyp
         _epochs = epochs
         self.rect = rect

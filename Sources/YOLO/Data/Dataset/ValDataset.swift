@@ -32,13 +32,14 @@ public final class ValDataset: BatchDataset, @unchecked Sendable {
     public init(
         spec: DatasetSpec, split: String = "val", imgsz: Int = 640, batchSize: Int = 16, rect: Bool = true,
         stride: Int = 32, pad: Double = 0.5, cache: ImageCaching = .none, singleClass: Bool = false,
-        classes: [Int]? = nil, useLabelCache: Bool = true, log: @escaping DataLog = DataLogging.standardError
+        classes: [Int]? = nil, useLabelCache: Bool = true, keypoints: Bool = false, log: @escaping DataLog = DataLogging.standardError
     ) throws {
         guard batchSize > 0 else { throw DataError("batch size must be positive, got \(batchSize)") }
         var options = LabelScan.Options()
         options.prefix = "\(split): "
         options.useCache = useLabelCache
         options.singleClass = singleClass
+        options.readsKeypoints = keypoints  // pose: the label rows' keypoints, else only their boxes
         options.requireLabels = false
         options.log = log
         for warning in spec.warnings { log(warning) }

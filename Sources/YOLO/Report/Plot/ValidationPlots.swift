@@ -7,12 +7,13 @@ import Foundation
 ///     try ValidationPlots.write(results: output.results, confusion: output.confusion, to: run.url)
 public enum ValidationPlots {
     /// The figures by file name, in the order the reference writes them.
-    /// `masks`: a segmentation model's mask results, whose curves follow the box ones (`MaskPR_curve.png`, ...).
-    public static func figures(results: DetectionResults, masks: DetectionResults? = nil, confusion: ConfusionMatrix?)
-        -> [(String, Figure)]
-    {
+    /// `instances`: what the task scores beside boxes, by title ("Mask", "Pose"), whose curves follow the box ones
+    /// (`MaskPR_curve.png`, `PosePR_curve.png`, ...).
+    public static func figures(
+        results: DetectionResults, instances: [(String, DetectionResults)] = [], confusion: ConfusionMatrix?
+    ) -> [(String, Figure)] {
         var figures: [(String, Figure)] = []
-        for (kind, results) in [("Box", results)] + (masks.map { [("Mask", $0)] } ?? []) where !results.perClass.classes.isEmpty {
+        for (kind, results) in [("Box", results)] + instances where !results.perClass.classes.isEmpty {
             figures.append(("\(kind)PR_curve.png", CurvePlot.precisionRecall(results)))
             for metric in CurvePlot.Metric.allCases {
                 figures.append((metric.fileName(kind: kind), CurvePlot.metricConfidence(results, metric: metric)))
@@ -30,9 +31,9 @@ public enum ValidationPlots {
     /// Writes the figures into `folder`; returns their paths.
     @discardableResult
     public static func write(
-        results: DetectionResults, masks: DetectionResults? = nil, confusion: ConfusionMatrix?, to folder: URL
+        results: DetectionResults, instances: [(String, DetectionResults)] = [], confusion: ConfusionMatrix?, to folder: URL
     ) throws -> [URL] {
-        try figures(results: results, masks: masks, confusion: confusion).map { name, figure in
+        try figures(results: results, instances: instances, confusion: confusion).map { name, figure in
             let url = folder.appendingPathComponent(name)
             try figure.write(to: url)
             return url
