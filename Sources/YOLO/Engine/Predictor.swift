@@ -72,10 +72,14 @@ public final class Predictor {
         } else {
             detections = try scaleBoxes(detections, from: inputShape, to: original)
         }
+        var keypoints: Keypoints?
+        if let pose = model.detect as? Pose {  // the keypoint columns after box, conf and class
+            keypoints = try Keypoints(kept.slice(dim: 1, start: 6), shape: pose.keypointShape, input: inputShape, original: original)
+        }
         let boxes = try Boxes(detections.to(.cpu), originalShape: original)
         times.append(Date())
         let ms = zip(times.dropFirst(), times).map { $0.timeIntervalSince($1) * 1000 }
-        return Results(path: path, boxes: boxes, masks: masks, names: model.names,
+        return Results(path: path, boxes: boxes, masks: masks, keypoints: keypoints, names: model.names,
                        speed: ["preprocess": ms[0], "inference": ms[1], "postprocess": ms[2]])
     }
 
@@ -160,6 +164,7 @@ public struct PredictionWriter {
             try out.fillRectangle(x1: x1, y1: top, x2: x1 + size.width, y2: top + size.height + 3, color: color)
             try out.drawText(label, x: x1, y: top + size.height + 1, scale: scale, color: .white, thickness: Swift.max(width - 1, 1))
         }
+        try results.keypoints?.draw(on: out, lineWidth: width)
         return out
     }
 

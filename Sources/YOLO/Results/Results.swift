@@ -13,12 +13,17 @@ public struct Results: Sendable {
     public let boxes: Boxes
     /// One mask per box (segmentation models; nil otherwise).
     public let masks: Masks?
+    /// One set of keypoints per box (pose models; nil otherwise).
+    public var keypoints: Keypoints? = nil
     public let names: [Int: String]
     /// Milliseconds per stage: "preprocess", "inference", "postprocess".
     public var speed: [String: Double]
 
-    public init(path: String, boxes: Boxes, masks: Masks? = nil, names: [Int: String], speed: [String: Double] = [:]) {
-        (self.path, self.boxes, self.masks, self.names, self.speed) = (path, boxes, masks, names, speed)
+    public init(
+        path: String, boxes: Boxes, masks: Masks? = nil, keypoints: Keypoints? = nil, names: [Int: String],
+        speed: [String: Double] = [:]
+    ) {
+        (self.path, self.boxes, self.masks, self.keypoints, self.names, self.speed) = (path, boxes, masks, keypoints, names, speed)
     }
 
     public var originalShape: (height: Int, width: Int) { boxes.originalShape }
@@ -50,6 +55,11 @@ public struct Results: Sendable {
                 row.segmentX = outlines[i].map { pythonRound(Double($0.x) / w, decimals) }
                 row.segmentY = outlines[i].map { pythonRound(Double($0.y) / h, decimals) }
             }
+            if let keypoints, i < keypoints.count {
+                row.keypointX = keypoints.data[i].map { pythonRound(Double($0[0]) / w, decimals) }
+                row.keypointY = keypoints.data[i].map { pythonRound(Double($0[1]) / h, decimals) }
+                if keypoints.hasVisible { row.keypointVisible = keypoints.data[i].map { pythonRound(Double($0[2]), decimals) } }
+            }
             return row
         }
     }
@@ -71,6 +81,10 @@ public struct Results: Sendable {
                 guard i < outlines.count, outlines[i].count >= 3 else { return nil }
                 values = outlines[i].flatMap { [Double($0.x), Double($0.y)] }
             }
+            if let keypoints, i < keypoints.count {  // each keypoint's normalized x, y (and confidence)
+                let (w, h) = (Double(originalShape.width), Double(originalShape.height))
+                values += keypoints.data[i].flatMap { p in [Double(p[0]) / w, Double(p[1]) / h] + (p.count == 3 ? [Double(p[2])] : []) }
+            }
             values += includeConfidence ? [Double(d.confidence)] : []
             return ([String(d.classIndex)] + values.map { String(format: "%g", $0) }).joined(separator: " ")
         }
@@ -87,6 +101,8 @@ public struct DetectionSummary: Equatable, Sendable {
     public var x1: Double, y1: Double, x2: Double, y2: Double
     /// The mask's outline (segmentation), x and y apart as the reference's `segments`.
     public var segmentX: [Double]? = nil, segmentY: [Double]? = nil
+    /// The keypoints (pose), as the reference's `keypoints`: x, y and, when predicted, `visible` confidences.
+    public var keypointX: [Double]? = nil, keypointY: [Double]? = nil, keypointVisible: [Double]? = nil
 
     /// The reference's JSON object for the row (keys in its order).
     var json: String {
@@ -95,6 +111,11 @@ public struct DetectionSummary: Equatable, Sendable {
         if let segmentX, let segmentY {
             func list(_ v: [Double]) -> String { "[" + v.map { "\($0)" }.joined(separator: ",") + "]" }
             text += ",\"segments\":{\"x\":\(list(segmentX)),\"y\":\(list(segmentY))}"
+        }
+        if let keypointX, let keypointY {
+            func list(_ v: [Double]) -> String { "[" + v.map { "\($0)" }.joined(separator: ",") + "]" }
+            text += ",\"keypoints\":{\"x\":\(list(keypointX)),\"y\":\(list(keypointY))"
+                + (keypointVisible.map { ",\"visible\":\(list($0))" } ?? "") + "}"
         }
         return text + "}"
     }
