@@ -219,6 +219,23 @@ final class ExportTests: XCTestCase {
         XCTAssertLessThan(protoError, 1e-3)
     }
 
+    /// A pose model: output0 with the decoded keypoints, kpt_shape in the metadata, checked in ONNX Runtime.
+    func testPoseExportMatchesTheSwiftForward() throws {
+        let weights = folder.appendingPathComponent("pose.pt")
+        try FileManager.default.copyItem(atPath: try Fixtures.shared("reference/\(PoseModelTests.folder)/best.pt"), toPath: weights.path)
+        let model = try YOLO(weights.path)
+        let file = try model.export(format: .onnx, imgsz: 320)
+        let (values, shape) = try Fixtures.floats("loss_images", in: PoseModelTests.folder)
+        let input = try Tensor(values, shape: shape).slice(dim: 0, end: 1)
+        let report = try runInONNXRuntime([file], input: input)[file.path]!
+        XCTAssertEqual(report.outputs, ["output0": ["1", "56", "2100"]])
+        XCTAssertEqual(report.metadata["task"], "pose")
+        XCTAssertEqual(report.metadata["kpt_shape"], "[17, 3]")
+        let error = try (report.output() - model(input)).abs().amax().item()
+        print("pose ONNX vs Swift: output0 \(error)")
+        XCTAssertLessThan(error, 1e-3)
+    }
+
     // MARK: Helpers
 
     func fixtureTensor(_ name: String) throws -> Tensor {

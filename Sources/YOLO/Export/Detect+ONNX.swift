@@ -18,8 +18,13 @@ extension Detect {
         _ features: [String], into graph: ONNXGraphBuilder, scope: String, anchors: ONNXAnchors
     ) throws -> [String] {
         let decoded = try emit(features, into: graph, scope: scope, anchors: anchors)
-        guard let segment = self as? Segment else { return [decoded] }
-        return try segment.emitMasks(decoded: decoded, features: features, into: graph, scope: scope)
+        if let segment = self as? Segment {
+            return try segment.emitMasks(decoded: decoded, features: features, into: graph, scope: scope)
+        }
+        if let pose = self as? Pose {
+            return [try pose.emitKeypoints(decoded: decoded, features: features, into: graph, scope: scope, anchors: anchors)]
+        }
+        return [decoded]
     }
 
     /// Each level's branch on its feature map, flattened to (batch, channels, cells) and joined along the cells.
@@ -74,7 +79,7 @@ extension Detect {
     }
 
     /// Anchor points (1, 2, anchors) in grid cells and strides (1, 1, anchors), ordered as `makeAnchors`.
-    private func emitAnchors(
+    func emitAnchors(
         _ features: [String], into graph: ONNXGraphBuilder, scope: String, source: ONNXAnchors
     ) throws -> (points: String, strides: String) {
         switch source {

@@ -15,7 +15,7 @@ extension DetectionModel {
             ("batch", "\(options.batch)"), ("dynamic", pythonLiteral(options.dynamic)),
             ("half", pythonLiteral(options.half)), ("nms", "False"), ("opset", "\(opset)"),
         ]
-        return [
+        var entries: [(String, String)] = [
             ("description", "swift-yolo \(pretty) model"),
             ("author", "swift-yolo"),
             ("date", ISO8601DateFormatter().string(from: Date())),
@@ -29,6 +29,10 @@ extension DetectionModel {
             ("channels", "3"),
             ("end2end", "False"),
         ]
+        if let pose = detect as? Pose {  // as the reference's pose exports
+            entries.append(("kpt_shape", "[\(pose.keypointShape.count), \(pose.keypointShape.dims)]"))
+        }
+        return entries
     }
 }
 

@@ -26,7 +26,7 @@ extension YOLOTask {
         switch self {
         case .detect: return ["train", "val", "predict", "export", "benchmark"]
         case .segment: return ["train", "val", "predict", "export"]
-        case .pose: return ["train", "val", "predict"]
+        case .pose: return ["train", "val", "predict", "export"]
         default: return []
         }
     }

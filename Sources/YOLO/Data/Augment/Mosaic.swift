@@ -81,7 +81,7 @@ public struct Mosaic: Sendable {
 
     /// The tiles' objects on the canvas, clipped to it; those left without area dropped.
     public func labels(_ tiles: [LabeledImage], _ placements: [Placement]) -> ObjectLabels {
-        var labels = ObjectLabels()
+        var labels = ObjectLabels(keypoints: tiles.first?.labels.keypoints.map { _ in [] })  // pose tiles keep theirs
         for (tile, p) in zip(tiles, placements) {
             var moved = tile.labels
             moved.translate(dx: Float(p.canvas.x - p.tile.x), dy: Float(p.canvas.y - p.tile.y))
