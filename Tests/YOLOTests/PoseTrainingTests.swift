@@ -64,4 +64,23 @@ final class PoseTrainingTests: TinyDatasetTestCase {
         XCTAssertEqual(labels.keypoints?[0], [SIMD3(72, 20, 2), SIMD3(88, 20, 2), SIMD3(80, 25, 1)])
         XCTAssertEqual(labels.boxes[0], .init(x1: 70, y1: 10, x2: 90, y2: 30))
     }
+
+    func testBuiltInShapesWithKeypointsTrainAPoseModel() throws {
+        let data = try BuiltInDataset.shapes(
+            seed: 7, trainImages: 8, valImages: 4, imageSize: 96, root: directory.appendingPathComponent("shapes"),
+            labels: .keypoints, progress: false)
+        XCTAssertTrue(data.deletingLastPathComponent().lastPathComponent.hasSuffix("-pose"))
+        let spec = try DatasetSpec(contentsOf: data.path)
+        XCTAssertEqual(spec.keypointShape?.count, 4)
+        XCTAssertEqual(spec.flipIndex, [2, 1, 0, 3])
+        var options = LabelScan.Options()
+        options.readsKeypoints = true
+        let scan = try LabelScan(imageFiles: try spec.imageFiles(split: "train"), spec: spec, options: options)
+        XCTAssertTrue(scan.labels.allSatisfy { ($0.keypoints?.count ?? -1) == $0.classes.count && !$0.classes.isEmpty })
+        let trainer = try Trainer(config(["epochs": .int(1), "data": .string(data.path), "name": .string("shapes")]))
+        trainer.log = { _ in }
+        let result = try trainer.train()
+        XCTAssertNotNil(result.validation?.pose)
+        XCTAssertEqual((try YOLO(result.run.bestWeights.path).model.detect as? Pose)?.keypointShape.count, 4)
+    }
 }

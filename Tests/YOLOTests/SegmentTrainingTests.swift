@@ -10,7 +10,7 @@ final class SegmentTrainingTests: TinyDatasetTestCase {
     func config(_ extra: [String: ConfigValue]) throws -> Config {
         let data = try BuiltInDataset.shapes(
             seed: 7, trainImages: 8, valImages: 4, imageSize: 96, root: directory.appendingPathComponent("shapes"),
-            polygons: true, progress: false)
+            labels: .polygons, progress: false)
         var values: [String: ConfigValue] = [
             "task": .string("segment"), "data": .string(data.path), "model": .string("yolov8n-seg.yaml"),
             "imgsz": .int(64), "batch": .int(4), "nbs": .int(4), "workers": .int(2),
@@ -63,7 +63,7 @@ final class SegmentTrainingTests: TinyDatasetTestCase {
     func testBuiltInOutlinesAreValidPolygonLabels() throws {
         let data = try BuiltInDataset.shapes(
             seed: 7, trainImages: 8, valImages: 4, imageSize: 96, root: directory.appendingPathComponent("shapes"),
-            polygons: true, progress: false)
+            labels: .polygons, progress: false)
         XCTAssertTrue(data.deletingLastPathComponent().lastPathComponent.hasSuffix("-seg"))
         let spec = try DatasetSpec(contentsOf: data.path)
         let scan = try LabelScan(imageFiles: try spec.imageFiles(split: "train"), spec: spec, options: LabelScan.Options())

@@ -9,6 +9,15 @@ import Foundation
 ///
 /// The same seed and sizes give the same files, byte for byte, on every machine with the same OpenCV.
 public enum BuiltInDataset {
+    /// The labels a task trains on: the same images, labelled for it.
+    public static func labels(for task: String?) -> ShapeLabels {
+        switch task {
+        case YOLOTask.segment.rawValue: .polygons
+        case YOLOTask.pose.rawValue: .keypoints
+        default: .boxes
+        }
+    }
+
     /// The name that selects it: `data=shapes` (or `shapes.yaml`).
     public static let name = "shapes"
 
@@ -40,17 +49,18 @@ public enum BuiltInDataset {
     ///   - root: the cache folder (default `defaultRoot()`); the dataset is a folder inside it named after the
     ///     version and, when they differ from the defaults, the seed and sizes.
     ///   - format: image file type, "jpg" or "png" (lossless, for tests that compare pixels).
-    ///   - polygons: label each shape by its outline (`class x1 y1 x2 y2 ...`, for segmentation) instead of its box;
-    ///     the same images, in their own folder (`shapes-v1-seg`).
+    ///   - labels: each shape's box (detection), its outline (`class x1 y1 x2 y2 ...`, segmentation) or its box and
+    ///     4 keypoints, its leftmost, topmost, rightmost and bottommost points (pose, `kpt_shape: [4, 3]`); the same
+    ///     images, in their own folders (`shapes-v1-seg`, `shapes-v1-pose`).
     ///   - progress: show a progress line while generating.
     @discardableResult
     public static func shapes(
         seed: UInt64 = 0, trainImages: Int = 256, valImages: Int = 64, imageSize: Int = 320, root: URL? = nil,
-        format: String = "jpg", polygons: Bool = false, progress: Bool = true
+        format: String = "jpg", labels: ShapeLabels = .boxes, progress: Bool = true
     ) throws -> URL {
         let spec = ShapesSpec(
             seed: seed, trainImages: trainImages, valImages: valImages, imageSize: imageSize, format: format,
-            polygons: polygons)
+            labels: labels)
         try spec.validate()
         return try DatasetCache.materialize(spec: spec, root: root ?? defaultRoot(), progress: progress)
     }
@@ -63,21 +73,21 @@ struct ShapesSpec: Equatable, Sendable {
     var valImages: Int
     var imageSize: Int
     var format: String
-    /// Outline labels (segmentation) rather than boxes.
-    var polygons = false
+    /// What each shape is labelled with.
+    var labels = ShapeLabels.boxes
 
     static let defaults = ShapesSpec(seed: 0, trainImages: 256, valImages: 64, imageSize: 320, format: "jpg")
 
-    /// `shapes-v1` for the defaults (`shapes-v1-seg` with outlines); otherwise the differences are spelled out, so
-    /// specs never share a folder.
+    /// `shapes-v1` for the defaults (`shapes-v1-seg` with outlines, `shapes-v1-pose` with keypoints); otherwise
+    /// the differences are spelled out, so specs never share a folder.
     var folderName: String {
         var name = "\(BuiltInDataset.name)-v\(BuiltInDataset.generatorVersion)"
         var boxes = self
-        boxes.polygons = false
+        boxes.labels = .boxes
         if boxes != ShapesSpec.defaults {
             name += "-seed\(seed)-\(trainImages)+\(valImages)-\(imageSize)px-\(format)"
         }
-        return name + (polygons ? "-seg" : "")
+        return name + labels.suffix
     }
 
     /// The content of the completeness marker: a cached folder is used only when its marker says exactly this.
@@ -89,7 +99,7 @@ struct ShapesSpec: Equatable, Sendable {
         val: \(valImages)
         imgsz: \(imageSize)
         format: \(format)
-        labels: \(polygons ? "polygons" : "boxes")
+        labels: \(labels.rawValue)
 
         """
     }
@@ -113,4 +123,17 @@ public struct DatasetGenerationError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// What the built-in dataset labels each shape with.
+public enum ShapeLabels: String, Sendable {
+    case boxes, polygons, keypoints
+
+    var suffix: String {
+        switch self {
+        case .boxes: ""
+        case .polygons: "-seg"
+        case .keypoints: "-pose"
+        }
+    }
 }

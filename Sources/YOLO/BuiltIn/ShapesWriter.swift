@@ -50,14 +50,22 @@ enum ShapesWriter {
         try scene.image.write(to: image.path, quality: spec.format == "jpg" ? 90 : nil)
         let size = spec.imageSize
         let lines = scene.shapes.map { shape in
-            if spec.polygons {  // the outline, normalized and kept inside the image
-                let points = shape.outline().flatMap { p in
-                    [min(max(p.x / Double(size), 0), 1), min(max(p.y / Double(size), 0), 1)].map { String(format: "%.6f", $0) }
-                }
-                return "\(shape.kind.rawValue) " + points.joined(separator: " ") + "\n"
+            func normalized(_ p: Point) -> [String] {  // inside the image
+                [min(max(p.x / Double(size), 0), 1), min(max(p.y / Double(size), 0), 1)].map { String(format: "%.6f", $0) }
+            }
+            if spec.labels == .polygons {
+                return "\(shape.kind.rawValue) " + shape.outline().flatMap(normalized).joined(separator: " ") + "\n"
             }
             let b = shape.box.normalized(width: size, height: size)
-            return String(format: "%d %.6f %.6f %.6f %.6f\n", shape.kind.rawValue, b.cx, b.cy, b.w, b.h)
+            let box = String(format: "%d %.6f %.6f %.6f %.6f", shape.kind.rawValue, b.cx, b.cy, b.w, b.h)
+            guard spec.labels == .keypoints else { return box + "\n" }
+            // Leftmost, topmost, rightmost, bottommost point of the outline, each visible (2).
+            let outline = shape.outline()
+            let extremes = [
+                outline.min { $0.x < $1.x }!, outline.min { $0.y < $1.y }!, outline.max { $0.x < $1.x }!,
+                outline.max { $0.y < $1.y }!,
+            ]
+            return box + " " + extremes.flatMap { normalized($0) + ["2"] }.joined(separator: " ") + "\n"
         }
         try lines.joined().write(
             to: folder.appendingPathComponent("labels/\(split.rawValue)/\(stem).txt"), atomically: false,
@@ -79,9 +87,12 @@ enum ShapesWriter {
             train: images/train
             val: images/val
             nc: \(ShapeKind.allCases.count)
-            names:
 
             """
+        if spec.labels == .keypoints {  // a left-right flip swaps the leftmost and rightmost points
+            text += "kpt_shape: [4, 3]\nflip_idx: [2, 1, 0, 3]\n"
+        }
+        text += "names:\n"
         for kind in ShapeKind.allCases { text += "  \(kind.rawValue): \(kind.name)\n" }
         return text
     }

@@ -92,7 +92,7 @@ public final class Trainer {
     /// The dataset YAML: `data`, or the built-in shapes dataset when none is given.
     func datasetPath() throws -> String {
         guard let data = config.string("data"), !data.isEmpty, data != BuiltInDataset.name, data != "\(BuiltInDataset.name).yaml"
-        else { return try BuiltInDataset.shapes(polygons: config.string("task") == YOLOTask.segment.rawValue).path }
+        else { return try BuiltInDataset.shapes(labels: BuiltInDataset.labels(for: config.string("task"))).path }
         return data
     }
 

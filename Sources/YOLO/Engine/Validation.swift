@@ -10,7 +10,7 @@ extension Validator {
     ) throws -> Validator {
         guard let data = config.string("data") else { throw ConfigError("val needs data=path/to/data.yaml") }
         let path = BuiltInDataset.isBuiltIn(data)
-            ? try BuiltInDataset.shapes(polygons: config.string("task") == YOLOTask.segment.rawValue).path : data
+            ? try BuiltInDataset.shapes(labels: BuiltInDataset.labels(for: config.string("task"))).path : data
         let spec = try DatasetSpec(contentsOf: path)
         let batch = config.int("batch") ?? 16
         let dataset = try ValDataset(
