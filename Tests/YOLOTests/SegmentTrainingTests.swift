@@ -52,9 +52,7 @@ final class SegmentTrainingTests: TinyDatasetTestCase {
         resumed.log = { _ in }
         let rest = try resumed.train()
         XCTAssertEqual(rest.epochsCompleted, 3)
-        let a = try DetectionModel.load(contentsOf: full.run.lastWeights.path).stateDict()
-        let b = try DetectionModel.load(contentsOf: rest.run.lastWeights.path).stateDict()
-        for ((name, x), (_, y)) in zip(a, b) { XCTAssertTrue(x.equal(y), "\(name) differs after resume") }
+        try assertSameLastWeights(full, rest)
         let rowsA = try ResultsCSV(url: full.run.resultsCSV).read().rows.map { Array($0.dropFirst(2)) }
         let rowsB = try ResultsCSV(url: rest.run.resultsCSV).read().rows.map { Array($0.dropFirst(2)) }
         XCTAssertEqual(rowsA, rowsB)

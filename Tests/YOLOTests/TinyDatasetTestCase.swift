@@ -21,4 +21,11 @@ class TinyDatasetTestCase: XCTestCase {
             progress: false
         ).path
     }
+
+    /// Fails for every tensor that differs between the `last.pt` of two runs (an uninterrupted and a resumed one).
+    func assertSameLastWeights(_ a: TrainResult, _ b: TrainResult, file: StaticString = #filePath, line: UInt = #line) throws {
+        let x = try DetectionModel.load(contentsOf: a.run.lastWeights.path).stateDict()
+        let y = try DetectionModel.load(contentsOf: b.run.lastWeights.path).stateDict()
+        for ((name, p), (_, q)) in zip(x, y) { XCTAssertTrue(p.equal(q), "\(name) differs after resume", file: file, line: line) }
+    }
 }

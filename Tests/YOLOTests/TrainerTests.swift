@@ -67,9 +67,7 @@ final class TrainerTests: TinyDatasetTestCase {
         XCTAssertEqual(rest.epochsCompleted, 4)
         XCTAssertEqual(rest.run.url.standardizedFileURL.path, half.run.url.standardizedFileURL.path)
 
-        let a = try DetectionModel.load(contentsOf: full.run.lastWeights.path).stateDict()
-        let b = try DetectionModel.load(contentsOf: rest.run.lastWeights.path).stateDict()
-        for ((name, x), (_, y)) in zip(a, b) { XCTAssertTrue(x.equal(y), "\(name) differs after resume") }
+        try assertSameLastWeights(full, rest)
         let rowsA = try ResultsCSV(url: full.run.resultsCSV).read().rows.map { Array($0.dropFirst(2)) }
         let rowsB = try ResultsCSV(url: rest.run.resultsCSV).read().rows.map { Array($0.dropFirst(2)) }
         XCTAssertEqual(rowsA, rowsB)

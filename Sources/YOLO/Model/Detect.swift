@@ -26,12 +26,8 @@ class Detect: Module {
 
     init(nc: Int, channels: [Int], regMax: Int = 16) throws {
         let c2 = Swift.max(16, channels[0] / 4, regMax * 4), c3 = Swift.max(channels[0], Swift.min(nc, 100))
-        cv2 = try channels.map { c in
-            Sequential([try Conv(c, c2, k: 3), try Conv(c2, c2, k: 3), try Conv2d(c2, 4 * regMax, kernelSize: 1)])
-        }
-        cv3 = try channels.map { c in
-            Sequential([try Conv(c, c3, k: 3), try Conv(c3, c3, k: 3), try Conv2d(c3, nc, kernelSize: 1)])
-        }
+        cv2 = try channels.map { try Detect.branch($0, hidden: c2, out: 4 * regMax) }
+        cv3 = try channels.map { try Detect.branch($0, hidden: c3, out: nc) }
         dfl = try DFL(bins: regMax)
         (self.nc, self.regMax) = (nc, regMax)
         stride = Array(repeating: 0, count: channels.count)
@@ -41,12 +37,23 @@ class Detect: Module {
     var task: YOLOTask { .detect }
     var extraChannels: Int { 0 }
 
-    /// Raw outputs of both branches over every level, anchors concatenated P3, P4, P5 (row-major within a level).
-    func head(_ features: [Tensor]) throws -> HeadOutput {
+    /// One level's branch of a head: two 3×3 Convs and a 1×1 convolution to `out` channels (every head's shape).
+    static func branch(_ c: Int, hidden: Int, out: Int) throws -> Sequential {
+        Sequential([try Conv(c, hidden, k: 3), try Conv(hidden, hidden, k: 3), try Conv2d(hidden, out, kernelSize: 1)])
+    }
+
+    /// A branch over every level, (batch, channels, anchors) with the anchors concatenated P3, P4, P5 (row-major
+    /// within a level).
+    static func levels(_ branches: [Sequential], _ features: [Tensor], channels: Int) throws -> Tensor {
         let b = features[0].size(0)
-        let boxes = try zip(cv2, features).map { try $0($1).view(b, 4 * regMax, -1) }
-        let scores = try zip(cv3, features).map { try $0($1).view(b, nc, -1) }
-        return HeadOutput(boxes: try Tensor.cat(boxes, dim: -1), scores: try Tensor.cat(scores, dim: -1), features: features)
+        return try Tensor.cat(zip(branches, features).map { try $0($1).view(b, channels, -1) }, dim: -1)
+    }
+
+    /// Raw outputs of both branches over every level.
+    func head(_ features: [Tensor]) throws -> HeadOutput {
+        HeadOutput(
+            boxes: try Detect.levels(cv2, features, channels: 4 * regMax), scores: try Detect.levels(cv3, features, channels: nc),
+            features: features)
     }
 
     /// Decoded predictions (batch, 4 + nc, anchors): box centre x, y, width, height in input pixels, then class

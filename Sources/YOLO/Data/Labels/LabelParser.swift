@@ -70,6 +70,11 @@ struct LabelParser: Sendable {
                 guard coordinates.count % 2 == 0 else {
                     throw DataError("a polygon row has an odd number (\(coordinates.count)) of coordinates")
                 }
+                // A class alone has no points: the reference's box of it fails (a zero-size reduction), so the file does.
+                guard !coordinates.isEmpty else { throw DataError("a polygon row has no coordinates") }
+                // NaN makes the reference's polygon box NaN, which its range check rejects: the same here.
+                let nonFinite = coordinates.filter { !$0.isFinite }
+                guard nonFinite.isEmpty else { throw DataError("non-normalized or out of bounds coordinates \(nonFinite)") }
                 let points = stride(from: coordinates.startIndex, to: coordinates.endIndex, by: 2).map {
                     SIMD2(coordinates[$0], coordinates[$0 + 1])
                 }
@@ -149,7 +154,8 @@ struct LabelParser: Sendable {
             throw DataError("negative label values \(all.filter { $0 < 0 })")
         }
         let classes = table.map { $0[0] }
-        let fractional = classes.filter { $0.rounded(.down) != $0 }
+        // inf and NaN are not integers either (the reference's `cls % 1 == 0` is false for them); Int(inf) would trap.
+        let fractional = classes.filter { !$0.isFinite || $0.rounded(.down) != $0 }
         guard fractional.isEmpty else { throw DataError("non-integer class labels \(fractional)") }
         let top = singleClass ? 0 : Int(classes.max() ?? 0)
         guard top < classCount else {

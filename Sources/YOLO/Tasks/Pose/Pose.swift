@@ -11,9 +11,7 @@ final class Pose: Detect {
     init(nc: Int, keypointShape: (count: Int, dims: Int), channels: [Int], regMax: Int = 16) throws {
         let nk = keypointShape.count * keypointShape.dims
         let c4 = Swift.max(channels[0] / 4, nk)
-        cv4 = try channels.map { c in
-            Sequential([try Conv(c, c4, k: 3), try Conv(c4, c4, k: 3), try Conv2d(c4, nk, kernelSize: 1)])
-        }
+        cv4 = try channels.map { try Detect.branch($0, hidden: c4, out: nk) }
         self.keypointShape = keypointShape
         try super.init(nc: nc, channels: channels, regMax: regMax)
     }
@@ -23,8 +21,7 @@ final class Pose: Detect {
 
     override func head(_ features: [Tensor]) throws -> HeadOutput {
         var output = try super.head(features)
-        let b = features[0].size(0)
-        output.keypoints = try Tensor.cat(zip(cv4, features).map { try $0($1).view(b, extraChannels, -1) }, dim: -1)
+        output.keypoints = try Detect.levels(cv4, features, channels: extraChannels)
         return output
     }
 

@@ -11,9 +11,7 @@ final class Segment: Detect {
     init(nc: Int, masks nm: Int = 32, prototypeChannels npr: Int = 256, channels: [Int], regMax: Int = 16) throws {
         proto = try Proto(channels[0], hidden: npr, prototypes: nm)
         let c4 = Swift.max(channels[0] / 4, nm)
-        cv4 = try channels.map { c in
-            Sequential([try Conv(c, c4, k: 3), try Conv(c4, c4, k: 3), try Conv2d(c4, nm, kernelSize: 1)])
-        }
+        cv4 = try channels.map { try Detect.branch($0, hidden: c4, out: nm) }
         self.nm = nm
         try super.init(nc: nc, channels: channels, regMax: regMax)
     }
@@ -23,8 +21,7 @@ final class Segment: Detect {
 
     override func head(_ features: [Tensor]) throws -> HeadOutput {
         var output = try super.head(features)
-        let b = features[0].size(0)
-        output.maskCoefficients = try Tensor.cat(zip(cv4, features).map { try $0($1).view(b, nm, -1) }, dim: -1)
+        output.maskCoefficients = try Detect.levels(cv4, features, channels: nm)
         output.prototypes = try proto(features[0]).channelsFirst()
         return output
     }
