@@ -99,10 +99,11 @@ public final class Validator {
         bar?.close()
         try files?.finish()
         let results = metrics.compute()
-        let instances = matcher.map { [$0.kind: instanceMetrics.compute()] } ?? [:]
+        let instanceResults = matcher.map { ($0, instanceMetrics.compute()) }  // scored once, reported twice
+        let instances = instanceResults.map { [$0.0.kind: $0.1] } ?? [:]
         if let files, files.plots {  // the curves and confusion matrices, as the reference's val with plots=True
             try ValidationPlots.write(
-                results: results, instances: matcher.map { [($0.title, instanceMetrics.compute())] } ?? [], confusion: confusion,
+                results: results, instances: instanceResults.map { [($0.0.title, $0.1)] } ?? [], confusion: confusion,
                 to: files.folder)
         }
         let perImage = times.map { $0 * 1000 / Double(Swift.max(images, 1)) }
