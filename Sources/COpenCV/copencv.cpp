@@ -175,7 +175,7 @@ std::vector<cv::Point> fixed_points(const double *xy, int count, int minimum) {
 
 extern "C" {
 
-const char *cvs_last_error(void) { return last_error.c_str(); }
+const char *cvs_last_error(void) { return last_error.c_str(); }  // nothrow: a thread-local string
 
 // ---- Images: create, decode, encode ----
 
@@ -220,13 +220,13 @@ cv_image cvs_image_clone(cv_image image) {
     return guard<cv_image>(nullptr, [&] { return wrap(mat(image).clone()); });
 }
 
-void cvs_image_free(cv_image image) { delete image; }
+void cvs_image_free(cv_image image) { delete image; }  // nothrow: a destructor
 
-int cvs_image_width(cv_image image) { return image ? image->mat.cols : 0; }
-int cvs_image_height(cv_image image) { return image ? image->mat.rows : 0; }
-int cvs_image_channels(cv_image image) { return image ? image->mat.channels() : 0; }
-size_t cvs_image_step(cv_image image) { return image ? image->mat.step[0] : 0; }
-uint8_t *cvs_image_data(cv_image image) { return image ? image->mat.data : nullptr; }
+int cvs_image_width(cv_image image) { return image ? image->mat.cols : 0; }  // nothrow: a field
+int cvs_image_height(cv_image image) { return image ? image->mat.rows : 0; }  // nothrow: a field
+int cvs_image_channels(cv_image image) { return image ? image->mat.channels() : 0; }  // nothrow: a field
+size_t cvs_image_step(cv_image image) { return image ? image->mat.step[0] : 0; }  // nothrow: a field
+uint8_t *cvs_image_data(cv_image image) { return image ? image->mat.data : nullptr; }  // nothrow: a field
 
 int cvs_image_encode(cv_image image, const char *ext, int quality, uint8_t **out, size_t *length) {
     return guard(-1, [&] {
@@ -247,34 +247,7 @@ int cvs_image_encode(cv_image image, const char *ext, int quality, uint8_t **out
     });
 }
 
-void cvs_buffer_free(void *buffer) { std::free(buffer); }
-
-int cvs_image_write(cv_image image, const char *path, int quality) {
-    return guard(-1, [&] {
-        std::string p = path ? path : "";
-        size_t dot = p.rfind('.'), slash = p.rfind('/');
-        if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
-            fail("cannot write image '" + p + "': the path has no extension to choose a format");
-        std::vector<uint8_t> bytes;
-        try {
-            bytes = encode(mat(image), p.substr(dot), quality);
-        } catch (const cv::Exception &x) {
-            fail("cannot write image '" + p + "': " + tidy(x.err));
-        }
-        // A temporary name renamed into place: a failed write never leaves a half-written file at `path`.
-        std::string tmp = p + ".tmp";
-        FILE *f = std::fopen(tmp.c_str(), "wb");
-        if (!f) fail("cannot write image '" + p + "': " + std::strerror(errno));
-        bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-        ok = (std::fclose(f) == 0) && ok;
-        if (!ok || std::rename(tmp.c_str(), p.c_str()) != 0) {
-            std::string why = std::strerror(errno);
-            std::remove(tmp.c_str());
-            fail("cannot write image '" + p + "': " + why);
-        }
-        return 0;
-    });
-}
+void cvs_buffer_free(void *buffer) { std::free(buffer); }  // nothrow: free
 
 // ---- Transforms ----
 
@@ -515,18 +488,22 @@ cv_capture cvs_capture_open(const char *path) {
     });
 }
 
-void cvs_capture_free(cv_capture capture) { delete capture; }
+void cvs_capture_free(cv_capture capture) { delete capture; }  // nothrow: a destructor
 
-double cvs_capture_fps(cv_capture capture) { return capture ? capture->cap.get(cv::CAP_PROP_FPS) : 0; }
+// A property of an open capture; OpenCV answers 0 (or less) when the container does not know it.
+static double property(cv_capture capture, int id) {
+    if (!capture || !capture->cap.isOpened()) fail("video capture is not open");
+    return std::max(capture->cap.get(id), 0.0);
+}
+double cvs_capture_fps(cv_capture capture) { return guard(-1.0, [&] { return property(capture, cv::CAP_PROP_FPS); }); }
 int64_t cvs_capture_frame_count(cv_capture capture) {
-    double n = capture ? capture->cap.get(cv::CAP_PROP_FRAME_COUNT) : 0;
-    return n > 0 ? static_cast<int64_t>(n) : 0;
+    return guard<int64_t>(-1, [&] { return static_cast<int64_t>(property(capture, cv::CAP_PROP_FRAME_COUNT)); });
 }
 int cvs_capture_width(cv_capture capture) {
-    return capture ? static_cast<int>(capture->cap.get(cv::CAP_PROP_FRAME_WIDTH)) : 0;
+    return guard(-1, [&] { return static_cast<int>(property(capture, cv::CAP_PROP_FRAME_WIDTH)); });
 }
 int cvs_capture_height(cv_capture capture) {
-    return capture ? static_cast<int>(capture->cap.get(cv::CAP_PROP_FRAME_HEIGHT)) : 0;
+    return guard(-1, [&] { return static_cast<int>(property(capture, cv::CAP_PROP_FRAME_HEIGHT)); });
 }
 
 int cvs_capture_read(cv_capture capture, cv_image *frame) {

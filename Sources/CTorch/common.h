@@ -29,11 +29,19 @@ inline at::Tensor &T(ct_tensor t) {
   if (!t) throw std::invalid_argument("null tensor handle");
   return *reinterpret_cast<at::Tensor *>(t);
 }
-inline ct_tensor wrap(at::Tensor t) { return reinterpret_cast<ct_tensor>(new at::Tensor(std::move(t))); }
+int dtype_code(at::ScalarType t);
+// Every handle the shim hands out holds a defined tensor of a type the Swift side knows: its metadata calls cannot
+// then fail on a handle Swift owns.
+inline ct_tensor wrap(at::Tensor t) {
+  if (!t.defined()) throw std::runtime_error("libtorch returned an undefined tensor");
+  if (dtype_code(t.scalar_type()) < 0)
+    throw std::invalid_argument(std::string("tensors of type ") + c10::toString(t.scalar_type()) +
+                                " are not supported (float32, float16, bfloat16, float64, int64, int32, uint8, int8, bool)");
+  return reinterpret_cast<ct_tensor>(new at::Tensor(std::move(t)));
+}
 inline at::IntArrayRef dims(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
 
 at::ScalarType scalar_type(int dtype);
-int dtype_code(at::ScalarType t);
 at::Device device(int kind, int index);
 // Whether autocast is on for `type` (CPU or CUDA), through the API of the libtorch at hand (training.cpp).
 bool autocast_enabled(at::DeviceType type);
@@ -43,6 +51,21 @@ inline at::TensorOptions options(int dtype, int kind, int index) {
 
 }  // namespace ctorch
 
+// Bytes handed to Swift (an optimizer's archive, a pickle file's contents).
+struct ct_buffer_opaque {
+  std::string bytes;
+};
+namespace ctorch {
+inline ct_buffer make_buffer(std::string bytes) { return new ct_buffer_opaque{std::move(bytes)}; }
+}  // namespace ctorch
+
+// An entry point that does not go through `guard` says why it cannot throw with a `// nothrow: <reason>` comment on
+// its definition's line; BoundaryTests fails on any other unguarded ct_* or cvs_* definition.
+
 // A guarded entry point returning a handle (NULL on failure) or a status (-1 on failure).
 #define CT_HANDLE(expr) return ctorch::guard<ct_tensor>(nullptr, [&]() -> ct_tensor { return expr; })
 #define CT_STATUS(body) return ctorch::guard<int>(-1, [&]() -> int { body; return 0; })
+// A guarded entry point returning a non-negative number (-1 on failure).
+#define CT_COUNT(expr) return ctorch::guard<int>(-1, [&]() -> int { return expr; })
+// A guarded yes/no: 1, 0, or -1 on failure.
+#define CT_BOOL(expr) return ctorch::guard<int>(-1, [&]() -> int { return (expr) ? 1 : 0; })

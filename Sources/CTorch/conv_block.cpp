@@ -291,11 +291,13 @@ std::vector<double> channel_totals(const std::vector<double> &partial, const Geo
 }
 
 struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
-  // x: NCHW or channel-blocked; the output is channel-blocked when `blocked_output`, else NCHW.
-  static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const at::Tensor &w,
-                            const at::Tensor &gamma, const at::Tensor &beta, const at::Tensor &running_mean,
-                            const at::Tensor &running_var, at::IntArrayRef stride, at::IntArrayRef padding,
-                            double momentum, double eps, bool blocked_output) {
+  // x: NCHW or channel-blocked; the output is channel-blocked when `blocked_output`, else NCHW. Returns the output,
+  // the batch's mean and its unbiased variance (not differentiable): the caller updates the running statistics, so
+  // that this node modifies none of its inputs.
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x,
+                                                const at::Tensor &w, const at::Tensor &gamma, const at::Tensor &beta,
+                                                at::IntArrayRef stride, at::IntArrayRef padding, double eps,
+                                                bool blocked_output) {
     const Geometry g(x.sizes(), w.sizes(), stride, padding);
     const auto pd = g.forward();
     dnnl::stream stream(cpu_engine());
@@ -307,7 +309,7 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
         stream, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w_m}, {DNNL_ARG_DST, y_m}});
     stream.wait();
 
-    // The batch's statistics, then the running ones (unbiased variance), as batch norm does.
+    // The batch's statistics (the running ones take the unbiased variance, as batch norm does).
     const float *yp = y.data_ptr<float>();
     std::vector<double> sums(g.n * g.o), squares(g.n * g.o);
     each_block(g, [&](int64_t n, int64_t b) {
@@ -324,8 +326,6 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
       invstd.data_ptr<float>()[c] = static_cast<float>(1.0 / std::sqrt(var + eps));
       batch_var.data_ptr<float>()[c] = static_cast<float>(var * count / (count - 1));
     }
-    running_mean.mul_(1 - momentum).add_(mean, momentum);
-    running_var.mul_(1 - momentum).add_(batch_var, momentum);
 
     const at::Tensor scale = (gamma * invstd).contiguous(), shift = (beta - mean * scale).contiguous();
     at::Tensor out = at::empty(blocked_output ? g.blocked_shape(g.dst) : g.dst, x.options());
@@ -341,7 +341,8 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
     ctx->saved_data["stride"] = stride.vec();
     ctx->saved_data["padding"] = padding.vec();
     ctx->saved_data["blocked_output"] = blocked_output;
-    return out;
+    ctx->mark_non_differentiable({mean, batch_var});
+    return {out, mean, batch_var};
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
@@ -353,7 +354,13 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
     const Geometry g(x_shape, w.sizes(), ctx->saved_data["stride"].toIntVector(),
                      ctx->saved_data["padding"].toIntVector());
     const bool blocked_output = ctx->saved_data["blocked_output"].toBool();
-    const at::Tensor grad = grads[0].contiguous();
+    // Autograd materialises a missing gradient as zeros and checks its shape against the output's; the kernels
+    // below read float32 in that shape's standard layout.
+    const std::vector<int64_t> shape = blocked_output ? g.blocked_shape(g.dst) : g.dst;
+    TORCH_CHECK(grads[0].defined() && grads[0].sizes() == at::IntArrayRef(shape),
+                "conv_bn_silu backward: a gradient of shape ", grads[0].defined() ? grads[0].sizes() : at::IntArrayRef{},
+                " for an output of shape ", at::IntArrayRef(shape));
+    const at::Tensor grad = grads[0].to(at::kFloat).contiguous();
 
     // SiLU's and batch norm's gradients, written blocked into `d`.
     at::Tensor d = at::empty_like(y);
@@ -420,7 +427,7 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
       grad_w = relayout(dw, wpd.diff_weights_desc(), Geometry::plain(g.weights), stream).view(g.weights);
     }
     stream.wait();
-    return {grad_x, grad_w, grad_gamma, grad_beta, {}, {}, {}, {}, {}, {}, {}};
+    return {grad_x, grad_w, grad_gamma, grad_beta, {}, {}, {}, {}};
   }
 };
 
@@ -453,33 +460,36 @@ ct_tensor ct_conv_bn_silu(ct_tensor x, ct_tensor w, ct_tensor gamma, ct_tensor b
     const at::Tensor rv = running_var ? T(running_var) : at::Tensor();
 #ifdef CT_ONEDNN
     if (fusable(T(x), T(w), dims(stride, 2), dims(padding, 2)) && T(gamma).scalar_type() == at::kFloat &&
-        T(beta).scalar_type() == at::kFloat)
-      // (autograd's apply takes no undefined tensors: missing running statistics get throwaway ones)
-      return wrap(ConvBatchNormSiLU::apply(T(x).contiguous(), T(w).contiguous(), T(gamma).contiguous(),
-                                           T(beta).contiguous(), rm.defined() ? rm : at::zeros_like(T(gamma)),
-                                           rv.defined() ? rv : at::ones_like(T(gamma)), dims(stride, 2), dims(padding, 2), momentum,
-                                           eps, blocked_output));
+        T(beta).scalar_type() == at::kFloat) {
+      auto outputs = ConvBatchNormSiLU::apply(T(x).contiguous(), T(w).contiguous(), T(gamma).contiguous(),
+                                              T(beta).contiguous(), dims(stride, 2), dims(padding, 2), eps,
+                                              blocked_output);
+      at::NoGradGuard no_grad;
+      if (rm.defined()) at::Tensor(rm).mul_(1 - momentum).add_(outputs[1], momentum);
+      if (rv.defined()) at::Tensor(rv).mul_(1 - momentum).add_(outputs[2], momentum);
+      return wrap(outputs[0]);
+    }
 #endif
     return wrap(unfused(channels_first(T(x)), T(w), T(gamma), T(beta), rm, rv, dims(stride, 2), dims(padding, 2), momentum, eps));
   }());
 }
 
-bool ct_conv_bn_silu_fused(ct_tensor x, ct_tensor w, const int64_t stride[2], const int64_t padding[2]) {
+int ct_conv_bn_silu_fused(ct_tensor x, ct_tensor w, const int64_t stride[2], const int64_t padding[2]) {
 #ifdef CT_ONEDNN
-  return ctorch::guard<bool>(false, [&] { return fusable(T(x), T(w), dims(stride, 2), dims(padding, 2)); });
+  CT_BOOL(fusable(T(x), T(w), dims(stride, 2), dims(padding, 2)));
 #else
-  return false;
+  CT_BOOL(false);
 #endif
 }
 
 int ct_conv_bn_silu_support(void) {
 #ifdef CT_ONEDNN
   // A 16 -> 16 channel 3x3 convolution: fused wherever this CPU and oneDNN take any.
-  return ctorch::guard<int>(1, [] {
+  return ctorch::guard<int>(-1, [] {
     const at::Tensor x = at::zeros({2, 16, 8, 8}), w = at::zeros({16, 16, 3, 3});
     return fusable(x, w, {1, 1}, {1, 1}) ? 2 : 1;
   });
 #else
-  return 0;
+  return 0;  // nothrow: a constant
 #endif
 }

@@ -211,17 +211,17 @@ static const char *kNoGloo =
     "(Debian/Ubuntu: apt install libgloo-dev, then rebuild)";
 
 extern "C" {
-ct_process_group ct_dist_init(const char *, int, int, int, int64_t, int64_t) {
+ct_process_group ct_dist_init(const char *, int, int, int, int64_t, int64_t) {  // nothrow: a stub
   set_error(kNoGloo);
   return nullptr;
 }
-void ct_dist_free(ct_process_group) {}
-int ct_dist_rank(ct_process_group) { set_error(kNoGloo); return -1; }
-int ct_dist_world_size(ct_process_group) { set_error(kNoGloo); return -1; }
-int ct_dist_allreduce(ct_process_group, const ct_tensor *, int, double) { set_error(kNoGloo); return -1; }
-int ct_dist_allreduce_grads(ct_process_group, const ct_tensor *, int, double) { set_error(kNoGloo); return -1; }
-int ct_dist_broadcast(ct_process_group, const ct_tensor *, int, int) { set_error(kNoGloo); return -1; }
-int ct_dist_barrier(ct_process_group) { set_error(kNoGloo); return -1; }
+void ct_dist_free(ct_process_group) {}  // nothrow: a stub
+int ct_dist_rank(ct_process_group) { set_error(kNoGloo); return -1; }  // nothrow: a stub
+int ct_dist_world_size(ct_process_group) { set_error(kNoGloo); return -1; }  // nothrow: a stub
+int ct_dist_allreduce(ct_process_group, const ct_tensor *, int, double) { set_error(kNoGloo); return -1; }  // nothrow: a stub
+int ct_dist_allreduce_grads(ct_process_group, const ct_tensor *, int, double) { set_error(kNoGloo); return -1; }  // nothrow: a stub
+int ct_dist_broadcast(ct_process_group, const ct_tensor *, int, int) { set_error(kNoGloo); return -1; }  // nothrow: a stub
+int ct_dist_barrier(ct_process_group) { set_error(kNoGloo); return -1; }  // nothrow: a stub
 }
 
 #endif

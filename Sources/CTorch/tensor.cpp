@@ -85,11 +85,11 @@ static at::Scalar scalar_for(const at::Tensor &t, double s) {
 
 extern "C" {
 
-const char *ct_last_error(void) { return last_error.c_str(); }
-void ct_set_num_threads(int n) { guard<int>(-1, [&] { at::set_num_threads(n); return 0; }); }
-int ct_get_num_threads(void) { return at::get_num_threads(); }
+const char *ct_last_error(void) { return last_error.c_str(); }  // nothrow: a thread-local string
+int ct_set_num_threads(int n) { CT_STATUS(at::set_num_threads(n)); }
+int ct_get_num_threads(void) { CT_COUNT(at::get_num_threads()); }
 int ct_cuda_device_count(void) {
-  return guard<int>(0, [] { return at::globalContext().hasCUDA() ? (int)at::detail::getCUDAHooks().getNumGPUs() : 0; });
+  CT_COUNT(at::globalContext().hasCUDA() ? (int)at::detail::getCUDAHooks().getNumGPUs() : 0);
 }
 int64_t ct_cuda_memory_reserved(int device) {
 #ifdef CT_DEVICE_ALLOCATOR_STATS
@@ -101,30 +101,40 @@ int64_t ct_cuda_memory_reserved(int device) {
   return 0;
 #endif
 }
-bool ct_mps_is_available(void) { return guard<bool>(false, [] { return at::globalContext().hasMPS(); }); }
-bool ct_set_grad_enabled(bool enabled) {
+int ct_mps_is_available(void) { CT_BOOL(at::globalContext().hasMPS()); }
+bool ct_set_grad_enabled(bool enabled) {  // nothrow: a thread-local flag
   bool previous = at::GradMode::is_enabled();
   at::GradMode::set_enabled(enabled);
   return previous;
 }
-bool ct_is_grad_enabled(void) { return at::GradMode::is_enabled(); }
+bool ct_is_grad_enabled(void) { return at::GradMode::is_enabled(); }  // nothrow: a thread-local flag
 
 // ---- lifetime, metadata, data ----
-void ct_free(ct_tensor t) { delete reinterpret_cast<at::Tensor *>(t); }
+void ct_free(ct_tensor t) { delete reinterpret_cast<at::Tensor *>(t); }  // nothrow: a destructor
 ct_tensor ct_shallow_copy(ct_tensor t) { CT_HANDLE(wrap(T(t))); }
-int ct_ndim(ct_tensor t) { return (int)T(t).dim(); }
-void ct_shape(ct_tensor t, int64_t *out) {
-  auto s = T(t).sizes();
-  std::copy(s.begin(), s.end(), out);
+int ct_ndim(ct_tensor t) { CT_COUNT((int)T(t).dim()); }
+int ct_shape(ct_tensor t, int64_t *out) {
+  CT_STATUS({
+    auto s = T(t).sizes();
+    std::copy(s.begin(), s.end(), out);
+  });
 }
-int64_t ct_numel(ct_tensor t) { return T(t).numel(); }
-int ct_dtype(ct_tensor t) { return dtype_code(T(t).scalar_type()); }
-void ct_device(ct_tensor t, int *kind, int *index) {
-  auto d = T(t).device();
-  *kind = d.is_cuda() ? CT_CUDA : d.is_mps() ? CT_MPS : CT_CPU;
-  *index = d.has_index() ? d.index() : 0;
+int64_t ct_numel(ct_tensor t) { return guard<int64_t>(-1, [&] { return T(t).numel(); }); }
+int ct_dtype(ct_tensor t) {
+  CT_COUNT([&] {
+    const int code = dtype_code(T(t).scalar_type());
+    if (code < 0) throw std::invalid_argument(std::string("unsupported tensor type ") + c10::toString(T(t).scalar_type()));
+    return code;
+  }());
 }
-bool ct_is_contiguous(ct_tensor t) { return T(t).is_contiguous(); }
+int ct_device(ct_tensor t, int *kind, int *index) {
+  CT_STATUS({
+    auto d = T(t).device();
+    *kind = d.is_cuda() ? CT_CUDA : d.is_mps() ? CT_MPS : CT_CPU;
+    *index = d.has_index() ? d.index() : 0;
+  });
+}
+int ct_is_contiguous(ct_tensor t) { CT_BOOL(T(t).is_contiguous()); }
 
 ct_tensor ct_from_data(const void *data, const int64_t *shape, int ndim, int dtype) {
   CT_HANDLE(wrap(at::from_blob(const_cast<void *>(data), dims(shape, ndim), options(dtype, CT_CPU, 0)).clone()));
@@ -391,10 +401,8 @@ ct_tensor ct_masked_fill(ct_tensor t, ct_tensor mask, double value) {
 }
 ct_tensor ct_masked_select(ct_tensor t, ct_tensor mask) { CT_HANDLE(wrap(at::masked_select(T(t), T(mask)))); }
 ct_tensor ct_nonzero(ct_tensor t) { CT_HANDLE(wrap(at::nonzero(T(t)))); }
-bool ct_equal(ct_tensor a, ct_tensor b) { return guard<bool>(false, [&] { return at::equal(T(a), T(b)); }); }
-bool ct_allclose(ct_tensor a, ct_tensor b, double rtol, double atol) {
-  return guard<bool>(false, [&] { return at::allclose(T(a), T(b), rtol, atol); });
-}
+int ct_equal(ct_tensor a, ct_tensor b) { CT_BOOL(at::equal(T(a), T(b))); }
+int ct_allclose(ct_tensor a, ct_tensor b, double rtol, double atol) { CT_BOOL(at::allclose(T(a), T(b), rtol, atol)); }
 
 // ---- shape, views, indexing ----
 ct_tensor ct_reshape(ct_tensor t, const int64_t *s, int n) { CT_HANDLE(wrap(T(t).reshape(dims(s, n)))); }

@@ -25,9 +25,6 @@ struct ct_optimizer_opaque {
   int kind;
   std::unique_ptr<optim::Optimizer> impl;
 };
-struct ct_buffer_opaque {
-  std::string bytes;
-};
 
 static at::Tensor optional_tensor(ct_tensor t) { return t ? T(t) : at::Tensor(); }
 
@@ -127,8 +124,25 @@ static void restore_group_options(ct_optimizer o, torch::serialize::InputArchive
   for (size_t i = 0; i < saved.size() && i < groups.size(); i++) groups[i].set_options(std::move(saved[i].second));
 }
 
+// Clears one parameter's gradient: drops it, or zeroes it detached from any graph (as Optimizer.zero_grad).
+static void zero_grad(at::Tensor &param, bool set_to_none) {
+  at::Tensor &g = param.mutable_grad();
+  if (!g.defined()) return;
+  if (set_to_none) {
+    g.reset();
+  } else {
+    g = g.detach();
+    g.zero_();
+  }
+}
+
+static optim::Optimizer &O(ct_optimizer o) {
+  if (!o) throw std::invalid_argument("null optimizer handle");
+  return *o->impl;
+}
+
 static optim::OptimizerParamGroup &group_at(ct_optimizer o, int group) {
-  auto &groups = o->impl->param_groups();
+  auto &groups = O(o).param_groups();
   if (group < 0 || group >= (int)groups.size())
     throw std::out_of_range("parameter group " + std::to_string(group) + " does not exist (" +
                             std::to_string(groups.size()) + " groups)");
@@ -137,8 +151,8 @@ static optim::OptimizerParamGroup &group_at(ct_optimizer o, int group) {
 
 extern "C" {
 
-void ct_manual_seed(uint64_t seed) { torch::manual_seed(seed); }
-const char *ct_torch_version(void) { return TORCH_VERSION; }
+int ct_manual_seed(uint64_t seed) { CT_STATUS(torch::manual_seed(seed)); }
+const char *ct_torch_version(void) { return TORCH_VERSION; }  // nothrow: a constant
 
 // ---- profiling ----
 struct ct_profile_opaque {
@@ -148,7 +162,7 @@ struct ct_profile_opaque {
 ct_profile ct_profile_start(const char *chrome_trace_path) {
   return ctorch::guard<ct_profile>(nullptr, [&] { return new ct_profile_opaque(chrome_trace_path); });
 }
-void ct_profile_stop(ct_profile p) { delete p; }
+int ct_profile_stop(ct_profile p) { CT_STATUS(delete p); }
 
 // ---- neural-network functions ----
 ct_tensor ct_conv2d(ct_tensor x, ct_tensor w, ct_tensor bias, const int64_t stride[2], const int64_t padding[2],
@@ -202,7 +216,7 @@ ct_tensor ct_linear(ct_tensor x, ct_tensor w, ct_tensor bias) {
 }
 
 // ---- autograd ----
-bool ct_requires_grad(ct_tensor t) { return T(t).requires_grad(); }
+int ct_requires_grad(ct_tensor t) { CT_BOOL(T(t).requires_grad()); }
 int ct_set_requires_grad(ct_tensor t, bool on) { CT_STATUS(T(t).set_requires_grad(on)); }
 int ct_backward(ct_tensor t, ct_tensor grad, bool retain_graph) {
   CT_STATUS(T(t).backward(optional_tensor(grad), retain_graph));
@@ -213,18 +227,7 @@ ct_tensor ct_grad(ct_tensor t) {
     return g.defined() ? wrap(g) : nullptr;
   });
 }
-int ct_zero_grad(ct_tensor t, bool set_to_none) {
-  CT_STATUS({
-    at::Tensor &g = T(t).mutable_grad();
-    if (!g.defined()) return 0;
-    if (set_to_none) {
-      g.reset();
-    } else {
-      g = g.detach();
-      g.zero_();
-    }
-  });
-}
+int ct_zero_grad(ct_tensor t, bool set_to_none) { CT_STATUS(zero_grad(T(t), set_to_none)); }
 ct_tensor ct_detach(ct_tensor t) { CT_HANDLE(wrap(T(t).detach())); }
 double ct_clip_grad_norm(const ct_tensor *ts, int n, double max_norm, double norm_type) {
   return guard<double>(-1, [&] {
@@ -251,35 +254,35 @@ ct_optimizer ct_optimizer_new(int kind, const double options[8]) {
     return o.release();
   });
 }
-void ct_optimizer_free(ct_optimizer o) { delete o; }
+void ct_optimizer_free(ct_optimizer o) { delete o; }  // nothrow: a destructor
 int ct_optimizer_add_group(ct_optimizer o, const ct_tensor *params, int n, const double options[8]) {
   CT_STATUS({
     std::vector<at::Tensor> ps;
     for (int i = 0; i < n; i++) ps.push_back(T(params[i]));
-    o->impl->add_param_group(optim::OptimizerParamGroup(ps, make_options(o->kind, options)));
+    O(o).add_param_group(optim::OptimizerParamGroup(ps, make_options(o->kind, options)));
   });
 }
-int ct_optimizer_group_count(ct_optimizer o) { return (int)o->impl->param_groups().size(); }
+int ct_optimizer_group_count(ct_optimizer o) { CT_COUNT((int)O(o).param_groups().size()); }
 int ct_optimizer_set(ct_optimizer o, int group, int option, double value) {
   CT_STATUS(access_option(o->kind, group_at(o, group).options(), option, &value, true));
 }
 int ct_optimizer_get(ct_optimizer o, int group, int option, double *value) {
   CT_STATUS(access_option(o->kind, group_at(o, group).options(), option, value, false));
 }
-int ct_optimizer_step(ct_optimizer o) { CT_STATUS(o->impl->step()); }
+int ct_optimizer_step(ct_optimizer o) { CT_STATUS(O(o).step()); }
 int ct_optimizer_zero_grad(ct_optimizer o, bool set_to_none) {
   CT_STATUS({
-    for (auto &group : o->impl->param_groups())
-      for (auto &p : group.params()) ct_zero_grad(reinterpret_cast<ct_tensor>(&p), set_to_none);
+    for (auto &group : O(o).param_groups())
+      for (auto &p : group.params()) zero_grad(p, set_to_none);
   });
 }
 ct_buffer ct_optimizer_save(ct_optimizer o) {
   return guard<ct_buffer>(nullptr, [&] {
     torch::serialize::OutputArchive archive;
-    o->impl->save(archive);
+    O(o).save(archive);
     std::ostringstream stream;
     archive.save_to(stream);
-    return new ct_buffer_opaque{stream.str()};
+    return make_buffer(stream.str());
   });
 }
 int ct_optimizer_load(ct_optimizer o, const void *data, size_t size) {
@@ -287,15 +290,15 @@ int ct_optimizer_load(ct_optimizer o, const void *data, size_t size) {
     std::istringstream stream(std::string(static_cast<const char *>(data), size));
     torch::serialize::InputArchive archive;
     archive.load_from(stream);
-    o->impl->load(archive);
+    O(o).load(archive);
     restore_group_options(o, archive);
   });
 }
 
 // ---- byte buffers ----
-const void *ct_buffer_data(ct_buffer b) { return b->bytes.data(); }
-size_t ct_buffer_size(ct_buffer b) { return b->bytes.size(); }
-void ct_buffer_free(ct_buffer b) { delete b; }
+const void *ct_buffer_data(ct_buffer b) { return b ? b->bytes.data() : nullptr; }  // nothrow: a pointer
+size_t ct_buffer_size(ct_buffer b) { return b ? b->bytes.size() : 0; }  // nothrow: a number
+void ct_buffer_free(ct_buffer b) { delete b; }  // nothrow: a destructor
 
 
 // ---- mixed precision: autocast and GradScaler's kernels ----------------------------------------------------
@@ -344,9 +347,7 @@ int ct_autocast_exit(int device_kind) {
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   });
 }
-bool ct_autocast_enabled(int device_kind) {
-  return guard<bool>(false, [&] { return autocast_enabled(autocast_device(device_kind)); });
-}
+int ct_autocast_enabled(int device_kind) { CT_BOOL(autocast_enabled(autocast_device(device_kind))); }
 int ct_amp_unscale(const ct_tensor *params, int n, ct_tensor found_inf, ct_tensor inv_scale) {
   CT_STATUS({
     std::vector<at::Tensor> grads;

@@ -12,5 +12,5 @@ public enum Autocast {
     }
 
     /// Whether autocast is on for `device` here.
-    public static func isEnabled(on device: Device) -> Bool { ct_autocast_enabled(device.code.kind) }
+    public static func isEnabled(on device: Device) throws -> Bool { try answer(ct_autocast_enabled(device.code.kind)) }
 }

@@ -2,7 +2,7 @@ import CTorch
 
 extension Tensor {
     /// Whether autograd records operations on this tensor. Setting it works on leaf tensors only.
-    public var requiresGrad: Bool { ct_requires_grad(handle) }
+    public var requiresGrad: Bool { invariant(ct_requires_grad(handle)) != 0 }
 
     /// Turns gradient recording on or off for this leaf tensor; returns self for chaining.
     @discardableResult

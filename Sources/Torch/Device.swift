@@ -27,7 +27,7 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .cpu: true
         case .cuda(let i): i >= 0 && i < Device.cudaCount
-        case .mps: ct_mps_is_available()
+        case .mps: invariant(ct_mps_is_available()) != 0  // a query of the build: cannot fail but loudly
         }
     }
 
@@ -38,7 +38,7 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Number of CUDA devices libtorch sees (0 on a CPU-only build).
-    public static var cudaCount: Int { Int(ct_cuda_device_count()) }
+    public static var cudaCount: Int { Int(invariant(ct_cuda_device_count())) }
 
     /// Parses the reference's device strings: "cpu", "mps", "0", "cuda", "cuda:1".
     public init(parsing text: String) throws {

@@ -4,12 +4,15 @@ import CTorch
 public enum Runtime {
     /// Intra-op thread count (libtorch's `set_num_threads`).
     public static var threads: Int {
-        get { Int(ct_get_num_threads()) }
-        set { ct_set_num_threads(Int32(newValue)) }
+        get { Int(invariant(ct_get_num_threads())) }
+        set {
+            precondition(newValue > 0, "Runtime.threads must be positive, got \(newValue)")
+            _ = invariant(ct_set_num_threads(Int32(newValue)))
+        }
     }
 
     /// Seeds every libtorch generator (CPU and CUDA).
-    public static func seed(_ value: UInt64) { ct_manual_seed(value) }
+    public static func seed(_ value: UInt64) { _ = invariant(ct_manual_seed(value)) }
 
     /// The libtorch version this build links, e.g. "1.13.0".
     public static var torchVersion: String { String(cString: ct_torch_version()) }
@@ -23,13 +26,15 @@ public enum Runtime {
         /// It runs here.
         case active = 2
     }
-    public static var fusedConvBlock: FusedConvBlock { FusedConvBlock(rawValue: ct_conv_bn_silu_support()) ?? .notBuilt }
+    /// (A failure of the probe itself, which runs one small convolution, stops with libtorch's message.)
+    public static var fusedConvBlock: FusedConvBlock { FusedConvBlock(rawValue: invariant(ct_conv_bn_silu_support()))! }
 
     /// Runs `body` with libtorch's profiler on, then writes every operator call it made as a Chrome trace (JSON,
     /// chrome://tracing or Perfetto) to `path`.
     public static func profile<R>(to path: String, _ body: () throws -> R) throws -> R {
         guard let session = ct_profile_start(path) else { throw TorchError.last() }
-        defer { ct_profile_stop(session) }
-        return try body()
+        let result = Result { try body() }
+        try check(ct_profile_stop(session))  // writes the trace
+        return try result.get()
     }
 }

@@ -31,18 +31,15 @@ public indirect enum StoredValue {
 
 /// Reads and writes torch pickle files (a zip holding `data.pkl` and tensor storages) through libtorch.
 public enum Serialization {
-    /// Writes `value` to `path` as `torch.save` would, through a temporary file renamed into place so that a crash
-    /// never leaves a half-written file where the old one was.
+    /// Writes `value` to `path` as `torch.save` would, durably (`DurableFile`): a crash or a failed write leaves the
+    /// old file whole.
     public static func save(_ value: StoredValue, to path: String) throws {
-        let temporary = path + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
         let handle = try encode(value)
         defer { ct_value_free(handle) }
-        try check(ct_pickle_save(handle, temporary))
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw TorchError("cannot move \(temporary) to \(path): \(reason)")
-        }
+        guard let buffer = ct_pickle_dump(handle) else { throw TorchError.last() }
+        defer { ct_buffer_free(buffer) }
+        try DurableFile.write(UnsafeRawBufferPointer(start: ct_buffer_data(buffer), count: ct_buffer_size(buffer)),
+                              to: URL(fileURLWithPath: path))
     }
 
     /// Reads a file written by `save` or by `torch.save` of tensors, numbers, strings, lists and dicts.
@@ -92,11 +89,11 @@ public enum Serialization {
             // Written from CPU copies: a checkpoint trained on a GPU loads on any machine.
             return try made(ct_value_tensor((t.device == .cpu ? t : try t.to(.cpu)).handle))
         case .list(let items):
-            let handles = try items.map(encode)
+            let handles = try encodeAll(items)
             defer { handles.forEach(ct_value_free) }
             return try made(ct_value_list(handles.map { Optional($0) }, Int32(handles.count)))
         case .dict(let entries):
-            let handles = try entries.map { try encode($0.1) }
+            let handles = try encodeAll(entries.map(\.1))
             defer { handles.forEach(ct_value_free) }
             let keys = entries.map { strdup($0.0) }
             defer { keys.forEach { free($0) } }
@@ -105,13 +102,38 @@ public enum Serialization {
         }
     }
 
+    /// Handles for each value; when one fails, those already made are freed before the error goes on.
+    private static func encodeAll(_ values: [StoredValue]) throws -> [OpaquePointer] {
+        var handles: [OpaquePointer] = []
+        do {
+            for value in values { handles.append(try encode(value)) }
+        } catch {
+            handles.forEach(ct_value_free)
+            throw error
+        }
+        return handles
+    }
+
     private static func decode(_ handle: OpaquePointer) throws -> StoredValue {
-        switch Int(ct_value_kind(handle)) {
+        let kind = ct_value_kind(handle)
+        try check(kind)
+        switch Int(kind) {
         case Int(CT_VALUE_NONE): return .none
-        case Int(CT_VALUE_BOOL): return .bool(ct_value_to_bool(handle))
-        case Int(CT_VALUE_INT): return .int(Int(ct_value_to_int(handle)))
-        case Int(CT_VALUE_DOUBLE): return .double(ct_value_to_double(handle))
-        case Int(CT_VALUE_STRING): return .string(String(cString: ct_value_to_string(handle)))
+        case Int(CT_VALUE_BOOL):
+            var value = false
+            try check(ct_value_to_bool(handle, &value))
+            return .bool(value)
+        case Int(CT_VALUE_INT):
+            var value: Int64 = 0
+            try check(ct_value_to_int(handle, &value))
+            return .int(Int(value))
+        case Int(CT_VALUE_DOUBLE):
+            var value = 0.0
+            try check(ct_value_to_double(handle, &value))
+            return .double(value)
+        case Int(CT_VALUE_STRING):
+            guard let text = ct_value_to_string(handle) else { throw TorchError.last() }
+            return .string(String(cString: text))
         case Int(CT_VALUE_TENSOR): return .tensor(try checked(ct_value_to_tensor(handle)))
         case Int(CT_VALUE_LIST):
             let values = try items(handle)
@@ -133,9 +155,14 @@ public enum Serialization {
     private static func items(_ handle: OpaquePointer) throws -> [OpaquePointer] {
         let count = ct_value_count(handle)
         try check(count)
-        return try (0..<count).map { i in
-            guard let item = ct_value_item(handle, i) else { throw TorchError.last() }
-            return item
+        var items: [OpaquePointer] = []
+        for i in 0..<count {
+            guard let item = ct_value_item(handle, i) else {
+                items.forEach(ct_value_free)
+                throw TorchError.last()
+            }
+            items.append(item)
         }
+        return items
     }
 }

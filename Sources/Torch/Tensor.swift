@@ -9,20 +9,24 @@ public final class Tensor: @unchecked Sendable {
 
     // MARK: Metadata
 
-    public var ndim: Int { Int(ct_ndim(handle)) }
-    public var numel: Int { Int(ct_numel(handle)) }
+    public var ndim: Int { Int(invariant(ct_ndim(handle))) }
+    public var numel: Int { Int(invariant(ct_numel(handle))) }
     public var shape: [Int] {
         var dims = [Int64](repeating: 0, count: ndim)
-        ct_shape(handle, &dims)
+        _ = invariant(ct_shape(handle, &dims))
         return dims.map { Int($0) }
     }
-    public var dtype: DType { DType(rawValue: ct_dtype(handle)) ?? .float32 }
+    public var dtype: DType {
+        let code = invariant(ct_dtype(handle))
+        guard let dtype = DType(rawValue: code) else { preconditionFailure("libtorch: unknown type code \(code)") }
+        return dtype
+    }
     public var device: Device {
         var kind: Int32 = 0, index: Int32 = 0
-        ct_device(handle, &kind, &index)
+        _ = invariant(ct_device(handle, &kind, &index))
         return Device(kind: kind, index: index)
     }
-    public var isContiguous: Bool { ct_is_contiguous(handle) }
+    public var isContiguous: Bool { invariant(ct_is_contiguous(handle)) != 0 }
 
     /// Size of one dimension (negative counts from the end).
     public func size(_ dim: Int) -> Int {

@@ -1,5 +1,6 @@
 import COpenCV
 import Foundation
+import Torch
 
 /// An 8-bit image as OpenCV holds it: height x width x channels, interleaved (HWC), BGR(A) channel order.
 ///
@@ -90,9 +91,19 @@ public final class Image: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: buffer, count: length))
     }
 
-    /// Writes the image in the format of the path's extension, through a temporary file renamed into place.
+    /// Writes the image in the format of the path's extension, durably (`DurableFile`).
     public func write(to path: String, quality: Int? = nil) throws {
-        try checked(cvs_image_write(handle, path, Int32(quality ?? -1)))
+        let ext = URL(fileURLWithPath: path).pathExtension
+        guard !ext.isEmpty else {
+            throw VisionError("cannot write image '\(path)': the path has no extension to choose a format")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try encoded(as: "." + ext, quality: quality)
+        } catch {
+            throw VisionError("cannot write image '\(path)': \(error)")
+        }
+        try DurableFile.write(bytes, to: URL(fileURLWithPath: path))
     }
 }
 

@@ -10,11 +10,17 @@ public final class VideoReader {
 
     deinit { cvs_capture_free(handle) }
 
-    public var fps: Double { cvs_capture_fps(handle) }
+    /// Frames per second; 0 when the container does not say.
+    public var fps: Double { get throws { try property(cvs_capture_fps(handle)) } }
     /// The container's frame count: exact for most files, an estimate for some; 0 when unknown.
-    public var frameCount: Int { Int(cvs_capture_frame_count(handle)) }
-    public var width: Int { Int(cvs_capture_width(handle)) }
-    public var height: Int { Int(cvs_capture_height(handle)) }
+    public var frameCount: Int { get throws { Int(try property(Double(cvs_capture_frame_count(handle)))) } }
+    public var width: Int { get throws { Int(try property(Double(cvs_capture_width(handle)))) } }
+    public var height: Int { get throws { Int(try property(Double(cvs_capture_height(handle)))) } }
+
+    private func property(_ value: Double) throws -> Double {
+        if value < 0 { throw VisionError.last() }
+        return value
+    }
 
     /// The next frame, or nil at the end of the stream.
     public func next() throws -> Image? {

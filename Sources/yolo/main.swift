@@ -7,5 +7,8 @@ import YOLO
 if ProcessInfo.processInfo.environment["OMP_NUM_THREADS"] == nil {
     Runtime.threads = ProcessInfo.processInfo.activeProcessorCount
 }
+// As Python does: a write past the file-size limit (ulimit -f) fails with an error that names the file, instead of
+// SIGXFSZ killing the process mid-write.
+signal(SIGXFSZ, SIG_IGN)
 let status = CommandLineTool.run(Array(CommandLine.arguments.dropFirst()))
 exit(status)

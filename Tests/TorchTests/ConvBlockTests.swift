@@ -91,7 +91,7 @@ final class ConvBlockTests: XCTestCase {
             try assertNear(got, want, "\(label) gradient of \(name)", file: file, line: line)
         }
         if !c.inputGrad { XCTAssertNil(leaves[0].grad, file: file, line: line) }
-        return x.convBatchNormSiLUIsFused(w, stride: s, padding: p)
+        return try x.convBatchNormSiLUIsFused(w, stride: s, padding: p)
     }
 
     /// Two blocks handing a channel-blocked map on (as the model's chains do), then back to NCHW: the same values
@@ -105,7 +105,7 @@ final class ConvBlockTests: XCTestCase {
             let a = try xs[0].convBatchNormSiLU(
                 xs[1], stride: (1, 1), padding: (1, 1), bnWeight: ones, bnBias: zeros, runningMean: nil,
                 runningVar: nil, momentum: 0.03, eps: 1e-3, channelBlockedOutput: blocked)
-            if blocked && x.convBatchNormSiLUIsFused(w1, stride: (1, 1), padding: (1, 1)) {
+            if try blocked && x.convBatchNormSiLUIsFused(w1, stride: (1, 1), padding: (1, 1)) {
                 XCTAssertEqual(a.shape, [2, 2, 10, 10, 8])
             }
             return try a.convBatchNormSiLU(

@@ -81,14 +81,14 @@ final class MixedPrecisionTests: XCTestCase {
     /// (float32 only) stands aside under it.
     func testCPUAutocastRunsConvolutionsInBFloat16() throws {
         let x = try Tensor.randn([2, 16, 8, 8]), w = try Tensor.randn([16, 16, 3, 3])
-        XCTAssertFalse(Autocast.isEnabled(on: .cpu))
+        XCTAssertFalse(try Autocast.isEnabled(on: .cpu))
         let (inside, fused) = try Autocast.run(on: .cpu, dtype: .bfloat16) {
-            XCTAssertTrue(Autocast.isEnabled(on: .cpu))
-            return (try x.conv2d(w, padding: (1, 1)), x.convBatchNormSiLUIsFused(w, stride: (1, 1), padding: (1, 1)))
+            XCTAssertTrue(try Autocast.isEnabled(on: .cpu))
+            return (try x.conv2d(w, padding: (1, 1)), try x.convBatchNormSiLUIsFused(w, stride: (1, 1), padding: (1, 1)))
         }
         XCTAssertEqual(inside.dtype, .bfloat16)
         XCTAssertFalse(fused)
-        XCTAssertFalse(Autocast.isEnabled(on: .cpu))
+        XCTAssertFalse(try Autocast.isEnabled(on: .cpu))
         let outside = try x.conv2d(w, padding: (1, 1))
         XCTAssertEqual(outside.dtype, .float32)
         // bfloat16 keeps 8 bits of mantissa: the two agree to a few per cent of the largest output (3.5% measured on

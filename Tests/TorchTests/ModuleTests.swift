@@ -45,8 +45,8 @@ final class ModuleTests: XCTestCase {
         XCTAssertFalse(bn.isTraining)
         let mean = try bn.runningMean.clone()
         let a = try net.model(x), b = try net.model(x)
-        XCTAssertTrue(a.equal(b))
-        XCTAssertTrue(bn.runningMean.equal(mean), "eval forward must not touch running statistics")
+        XCTAssertTrue(try a.equal(b))
+        XCTAssertTrue(try bn.runningMean.equal(mean), "eval forward must not touch running statistics")
         net.train()
         XCTAssertTrue(bn.isTraining)
     }
@@ -55,7 +55,7 @@ final class ModuleTests: XCTestCase {
         let source = try TinyNet(), target = try TinyNet()
         try target.loadStateDict(source.stateDict())
         for ((name, a), (_, b)) in zip(source.stateDict(), target.stateDict()) {
-            XCTAssertTrue(a.equal(b), name)
+            XCTAssertTrue(try a.equal(b), name)
         }
         var partial = source.stateDict()
         partial.removeLast()
@@ -78,7 +78,7 @@ final class ModuleTests: XCTestCase {
         try conv(try Tensor.randn([1, 16, 5, 5])).sum().backward()
         let before = try conv.weight.clone()
         try sgd.step()
-        XCTAssertFalse(conv.weight.equal(before))
+        XCTAssertFalse(try conv.weight.equal(before))
     }
 
     func testModuleToConvertsFloatingTensorsOnly() throws {

@@ -52,7 +52,7 @@ final class TensorTests: XCTestCase {
         let a = try Tensor.rand([1000])
         Runtime.seed(42)
         let b = try Tensor.rand([1000])
-        XCTAssertTrue(a.equal(b))
+        XCTAssertTrue(try a.equal(b))
         XCTAssertEqual(try a.amin().item(), 0, accuracy: 0.01)
         XCTAssertLessThan(try a.amax().item(), 1)
         let n = try Tensor.randn([20000])

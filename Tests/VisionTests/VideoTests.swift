@@ -20,9 +20,9 @@ final class VideoTests: XCTestCase {
 
     func readBack(_ path: String) throws {
         let reader = try VideoReader(path: path)
-        XCTAssertEqual([reader.width, reader.height], [64, 48])
-        XCTAssertEqual(reader.fps, 10, accuracy: 0.01)
-        XCTAssertEqual(reader.frameCount, colors.count)
+        XCTAssertEqual([try reader.width, try reader.height], [64, 48])
+        XCTAssertEqual(try reader.fps, 10, accuracy: 0.01)
+        XCTAssertEqual(try reader.frameCount, colors.count)
         var frames: [Image] = []
         while let frame = try reader.next() { frames.append(frame) }
         XCTAssertEqual(frames.count, colors.count)

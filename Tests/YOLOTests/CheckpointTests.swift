@@ -68,7 +68,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertNotNil(checkpoint.yaml)
         let fromData = try ReferenceCheckpoint.load(data: Data(contentsOf: URL(fileURLWithPath: path)), name: "best.pt")
         XCTAssertEqual(fromData.stateDict.map(\.0), checkpoint.stateDict.map(\.0))
-        for ((name, a), (_, b)) in zip(fromData.stateDict, checkpoint.stateDict) { XCTAssertTrue(a.equal(b), name) }
+        for ((name, a), (_, b)) in zip(fromData.stateDict, checkpoint.stateDict) { XCTAssertTrue(try a.equal(b), name) }
     }
 
     /// A plain `{name: tensor}` dict written by libtorch's own pickler loads too.

@@ -50,7 +50,7 @@ final class ForwardParityTests: XCTestCase {
         XCTAssertEqual(loaded.model.spec.scale, "n")
         XCTAssertEqual(loaded.model.stateDict().map(\.0), original.model.stateDict().map(\.0))
         for ((name, a), (_, b)) in zip(original.model.stateDict(), loaded.model.stateDict()) {
-            XCTAssertTrue(a.equal(b), name)
+            XCTAssertTrue(try a.equal(b), name)
         }
         let x = try Tensor.rand([1, 3, 64, 64])
         XCTAssertTrue(try original(x).equal(loaded(x)))
@@ -62,7 +62,7 @@ final class ForwardParityTests: XCTestCase {
         XCTAssertEqual(adapted.model.classCount, 2)
         let original = Dictionary(uniqueKeysWithValues: reference.model.stateDict().map { ($0.0, $0.1) })
         let kept = adapted.model.stateDict().filter { original[$0.0]!.shape == $0.1.shape }
-        XCTAssertTrue(kept.allSatisfy { original[$0.0]!.equal($0.1) })
+        XCTAssertTrue(try try kept.allSatisfy { try original[$0.0]!.equal($0.1) })
         // Only the class branch changes shape (its width is max(64, min(nc, 100))); everything else is kept.
         let keptNames = Set(kept.map(\.0))
         let outsideClassBranch = adapted.model.stateDict().map(\.0).filter { !$0.hasPrefix("model.22.cv3.") }

@@ -26,6 +26,6 @@ class TinyDatasetTestCase: XCTestCase {
     func assertSameLastWeights(_ a: TrainResult, _ b: TrainResult, file: StaticString = #filePath, line: UInt = #line) throws {
         let x = try DetectionModel.load(contentsOf: a.run.lastWeights.path).stateDict()
         let y = try DetectionModel.load(contentsOf: b.run.lastWeights.path).stateDict()
-        for ((name, p), (_, q)) in zip(x, y) { XCTAssertTrue(p.equal(q), "\(name) differs after resume", file: file, line: line) }
+        for ((name, p), (_, q)) in zip(x, y) { XCTAssertTrue(try p.equal(q), "\(name) differs after resume", file: file, line: line) }
     }
 }

@@ -48,8 +48,6 @@ uint8_t *cvs_image_data(cv_image image);
  * On success `*out` is a malloc'ed buffer of `*length` bytes to free with cvs_buffer_free. Returns 0 or -1. */
 int cvs_image_encode(cv_image image, const char *ext, int quality, uint8_t **out, size_t *length);
 void cvs_buffer_free(void *buffer);  /* any buffer this API allocated */
-/* Encodes by the path's extension and writes through a temporary file renamed into place. Returns 0 or -1. */
-int cvs_image_write(cv_image image, const char *path, int quality);
 
 /* ---- Transforms: each returns a new image ---- */
 
@@ -115,6 +113,7 @@ int cvs_find_contours(cv_image image, int32_t **xy, int32_t **counts);
 
 cv_capture cvs_capture_open(const char *path);
 void cvs_capture_free(cv_capture capture);
+/* The capture's properties: 0 when the container does not say, -1 on failure. */
 double cvs_capture_fps(cv_capture capture);
 /* The container's frame count (an estimate for some formats), or 0 if unknown. */
 int64_t cvs_capture_frame_count(cv_capture capture);

@@ -2,7 +2,8 @@
 //
 // Rules: handles are opaque and owned by the caller (Swift frees them in deinit). No entry point lets a C++
 // exception cross the boundary: each one catches, stores the message in a thread-local last error, and returns
-// NULL (handles) or a negative status (ints). Only API present in both libtorch 1.13 and 2.x is used.
+// NULL (handles) or a negative status (ints; yes/no questions answer 1 or 0). The few that cannot throw (frees, flags,
+// constants) say so where they are defined. Only API present in both libtorch 1.13 and 2.x is used.
 #ifndef CTORCH_H
 #define CTORCH_H
 
@@ -26,17 +27,17 @@ enum { CT_CPU = 0, CT_CUDA, CT_MPS };
 
 // ---- errors and global state -------------------------------------------------------------------------------
 const char *ct_last_error(void);  // message of the last failed call on this thread
-void ct_set_num_threads(int n);
+int ct_set_num_threads(int n);
 int ct_get_num_threads(void);
 // Records every libtorch operator call from now until stop, which writes them as a Chrome trace (JSON) to the path.
 typedef struct ct_profile_opaque *ct_profile;
 ct_profile ct_profile_start(const char *chrome_trace_path);
-void ct_profile_stop(ct_profile p);
-void ct_manual_seed(uint64_t seed);
-int ct_cuda_device_count(void);
+int ct_profile_stop(ct_profile p);  // writes the trace
+int ct_manual_seed(uint64_t seed);
+int ct_cuda_device_count(void);  // -1: the query failed
 // Bytes the CUDA caching allocator holds on `device` (torch.cuda.memory_reserved; 0 without CUDA or before torch 2.9).
 int64_t ct_cuda_memory_reserved(int device);
-bool ct_mps_is_available(void);
+int ct_mps_is_available(void);
 bool ct_set_grad_enabled(bool enabled);  // returns the previous state
 bool ct_is_grad_enabled(void);
 const char *ct_torch_version(void);
@@ -45,11 +46,11 @@ const char *ct_torch_version(void);
 void ct_free(ct_tensor t);
 ct_tensor ct_shallow_copy(ct_tensor t);  // a second handle to the same tensor
 int ct_ndim(ct_tensor t);
-void ct_shape(ct_tensor t, int64_t *out);
+int ct_shape(ct_tensor t, int64_t *out);  // out: ct_ndim(t) entries
 int64_t ct_numel(ct_tensor t);
-int ct_dtype(ct_tensor t);
-void ct_device(ct_tensor t, int *kind, int *index);
-bool ct_is_contiguous(ct_tensor t);
+int ct_dtype(ct_tensor t);  // a CT_* type code
+int ct_device(ct_tensor t, int *kind, int *index);
+int ct_is_contiguous(ct_tensor t);
 // Copies `data` (C order, `shape`) into a new CPU tensor.
 ct_tensor ct_from_data(const void *data, const int64_t *shape, int ndim, int dtype);
 // Copies the tensor's elements (C order, converted to its dtype on the CPU) into `out` of `bytes` bytes.
@@ -107,8 +108,8 @@ ct_tensor ct_where(ct_tensor condition, ct_tensor a, ct_tensor b);
 ct_tensor ct_masked_fill(ct_tensor t, ct_tensor mask, double value);
 ct_tensor ct_masked_select(ct_tensor t, ct_tensor mask);
 ct_tensor ct_nonzero(ct_tensor t);
-bool ct_equal(ct_tensor a, ct_tensor b);
-bool ct_allclose(ct_tensor a, ct_tensor b, double rtol, double atol);
+int ct_equal(ct_tensor a, ct_tensor b);
+int ct_allclose(ct_tensor a, ct_tensor b, double rtol, double atol);
 
 // ---- shape, views, indexing --------------------------------------------------------------------------------
 ct_tensor ct_reshape(ct_tensor t, const int64_t *shape, int ndim);
@@ -148,7 +149,7 @@ ct_tensor ct_conv_bn_silu(ct_tensor x, ct_tensor w, ct_tensor gamma, ct_tensor b
                           ct_tensor running_var, const int64_t stride[2], const int64_t padding[2], double momentum,
                           double eps, bool blocked_output);
 // Whether ct_conv_bn_silu runs its fused node for these shapes here (else libtorch's three functions).
-bool ct_conv_bn_silu_fused(ct_tensor x, ct_tensor w, const int64_t stride[2], const int64_t padding[2]);
+int ct_conv_bn_silu_fused(ct_tensor x, ct_tensor w, const int64_t stride[2], const int64_t padding[2]);
 // 0: built without the fused node (no oneDNN 2.x headers, or another libtorch); 1: built with it, but this CPU or
 // oneDNN's layout choice (nChw16c on AVX-512) rules it out; 2: it runs here.
 int ct_conv_bn_silu_support(void);
@@ -166,7 +167,7 @@ ct_tensor ct_bce_with_logits(ct_tensor x, ct_tensor target, ct_tensor weight /* 
 ct_tensor ct_linear(ct_tensor x, ct_tensor w, ct_tensor bias /* nullable */);
 
 // ---- autograd ----------------------------------------------------------------------------------------------
-bool ct_requires_grad(ct_tensor t);
+int ct_requires_grad(ct_tensor t);
 int ct_set_requires_grad(ct_tensor t, bool on);
 int ct_backward(ct_tensor t, ct_tensor grad /* nullable */, bool retain_graph);
 // NULL without an error when the tensor has no gradient.
@@ -181,7 +182,7 @@ double ct_clip_grad_norm(const ct_tensor *ts, int n, double max_norm, double nor
 // exit clears the cache of cast weights).
 int ct_autocast_enter(int device_kind, int dtype);
 int ct_autocast_exit(int device_kind);
-bool ct_autocast_enabled(int device_kind);
+int ct_autocast_enabled(int device_kind);
 // GradScaler's kernels (CUDA on every libtorch, CPU from 2.x): each defined gradient of `params` *= inv_scale in
 // place, found_inf set to 1 where any is inf or NaN; then the scale's update (backoff on inf, growth after
 // `interval` clean steps).
@@ -214,7 +215,7 @@ void ct_buffer_free(ct_buffer b);
 // ---- values and pickle files (torch.save / torch.load compatible) ------------------------------------------
 enum { CT_VALUE_NONE = 0, CT_VALUE_BOOL, CT_VALUE_INT, CT_VALUE_DOUBLE, CT_VALUE_STRING, CT_VALUE_TENSOR,
        CT_VALUE_LIST, CT_VALUE_DICT, CT_VALUE_OTHER };
-ct_value ct_value_none(void);
+ct_value ct_value_none(void);  // the constructors return NULL on failure
 ct_value ct_value_bool(bool v);
 ct_value ct_value_int(int64_t v);
 ct_value ct_value_double(double v);
@@ -223,17 +224,19 @@ ct_value ct_value_tensor(ct_tensor t);
 ct_value ct_value_list(const ct_value *items, int n);
 ct_value ct_value_dict(const char *const *keys, const ct_value *values, int n);  // string keys, insertion order
 void ct_value_free(ct_value v);
-int ct_value_kind(ct_value v);
-bool ct_value_to_bool(ct_value v);
-int64_t ct_value_to_int(ct_value v);
-double ct_value_to_double(ct_value v);
-const char *ct_value_to_string(ct_value v);  // valid while v lives
+int ct_value_kind(ct_value v);  // a CT_VALUE_* kind
+// The readers fail (-1, NULL) on a value of another kind.
+int ct_value_to_bool(ct_value v, bool *out);
+int ct_value_to_int(ct_value v, int64_t *out);
+int ct_value_to_double(ct_value v, double *out);
+const char *ct_value_to_string(ct_value v);  // valid while v lives (the same pointer on every call)
 ct_tensor ct_value_to_tensor(ct_value v);
 int ct_value_count(ct_value v);  // items of a list or a dict
 ct_value ct_value_item(ct_value v, int i);  // list item, or dict value
-const char *ct_value_key(ct_value v, int i);  // dict key (string keys only), valid while v lives
-// Writes `v` as torch.save does (a zip with data.pkl); a tensor-only or primitive tree loads in plain PyTorch.
-int ct_pickle_save(ct_value v, const char *path);
+const char *ct_value_key(ct_value v, int i);  // dict key (string keys only), valid while v lives (the same pointer every call)
+// The bytes torch.save writes for `v` (a zip with data.pkl); a tensor-only or primitive tree loads in plain PyTorch.
+// Files are written by the Swift side (DurableFile), which syncs them to disk before they replace anything.
+ct_buffer ct_pickle_dump(ct_value v);
 ct_value ct_pickle_load(const char *path);
 
 #ifdef __cplusplus

@@ -72,9 +72,9 @@ extension Tensor {
     public func logicalXor(_ other: Tensor) throws -> Tensor { try binary(Int32(CT_LOGICAL_XOR), other) }
 
     /// True when both tensors have the same shape and elements.
-    public func equal(_ other: Tensor) -> Bool { ct_equal(handle, other.handle) }
-    public func allclose(_ other: Tensor, rtol: Double = 1e-5, atol: Double = 1e-8) -> Bool {
-        ct_allclose(handle, other.handle, rtol, atol)
+    public func equal(_ other: Tensor) throws -> Bool { try answer(ct_equal(handle, other.handle)) }
+    public func allclose(_ other: Tensor, rtol: Double = 1e-5, atol: Double = 1e-8) throws -> Bool {
+        try answer(ct_allclose(handle, other.handle, rtol, atol))
     }
 
     // MARK: In place (for parameter updates such as EMA; never on tensors autograd still needs)

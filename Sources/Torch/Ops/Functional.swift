@@ -54,9 +54,9 @@ extension Tensor {
                 momentum, eps, channelBlockedOutput))
     }
     /// Whether `convBatchNormSiLU` runs as one fused node for these shapes on this machine.
-    public func convBatchNormSiLUIsFused(_ weight: Tensor, stride: (Int, Int), padding: (Int, Int)) -> Bool {
-        ct_conv_bn_silu_fused(
-            handle, weight.handle, [Int64(stride.0), Int64(stride.1)], [Int64(padding.0), Int64(padding.1)])
+    public func convBatchNormSiLUIsFused(_ weight: Tensor, stride: (Int, Int), padding: (Int, Int)) throws -> Bool {
+        try answer(ct_conv_bn_silu_fused(
+            handle, weight.handle, [Int64(stride.0), Int64(stride.1)], [Int64(padding.0), Int64(padding.1)]))
     }
 
     public func maxPool2d(

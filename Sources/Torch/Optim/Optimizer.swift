@@ -26,7 +26,9 @@ public class Optimizer {
         try check(ct_optimizer_add_group(handle, handles, Int32(handles.count), values))
     }
 
-    public var groups: [ParamGroup] { (0..<Int(ct_optimizer_group_count(handle))).map { ParamGroup(optimizer: self, index: $0) } }
+    public var groups: [ParamGroup] {
+        (0..<Int(invariant(ct_optimizer_group_count(handle)))).map { ParamGroup(optimizer: self, index: $0) }
+    }
 
     public func get(_ option: OptimizerOption, group: Int) throws -> Double {
         var value = 0.0

@@ -46,7 +46,7 @@ extension YOLO {
         if validator.files?.saveJSON == true, !(validator.files?.records.isEmpty ?? true) {
             log("Saving \(run.url.appendingPathComponent("predictions.json").path)...")
         }
-        try Validator.metricsJSON(output).write(to: run.url.appendingPathComponent("metrics.json"))
+        try DurableFile.write(Validator.metricsJSON(output), to: run.url.appendingPathComponent("metrics.json"))
         if config.bool("plots") {
             try? RunReport.gather(folder: run.url, title: "Validation: \(run.url.lastPathComponent)", results: output.results,
                                   confusion: output.confusion, table: [header] + table)

@@ -28,6 +28,7 @@ enum DatasetCache {
         defer { try? fm.removeItem(at: temporary) }
         try ShapesWriter.write(spec: spec, to: temporary, finalPath: final, progress: progress)
         try spec.marker.write(to: temporary.appendingPathComponent(markerName), atomically: false, encoding: .utf8)
+        sync()  // every generated file on disk before the folder takes its final name (a power loss leaves none half-written)
 
         // An incomplete or stale folder under the real name is moved aside first (rename cannot replace a
         // non-empty folder), then removed.

@@ -122,7 +122,7 @@ struct TrainingGroup {
         let mine = model.stateDict().map(\.1)
         let main = try mine.map { try $0.clone() }
         try group.broadcast(main)
-        let differs = zip(mine, main).contains { !$0.equal($1) }
+        let differs = try zip(mine, main).contains { try !$0.equal($1) }
         let count = try Tensor([Float(differs ? 1 : 0)])
         try group.allReduce([count])
         return Int(try count.item())

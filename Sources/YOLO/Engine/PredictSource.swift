@@ -97,13 +97,13 @@ extension Predictor {
             guard let image = decoded else { break }
             frame += 1
             let results = try predict(image, path: path)
-            log("video \(index)/\(count) (frame \(frame)/\(reader.frameCount)) \(path): \(lastInputShape.0)x\(lastInputShape.1) \(results.verbose)"
+            log("video \(index)/\(count) (frame \(frame)/\(try reader.frameCount)) \(path): \(lastInputShape.0)x\(lastInputShape.1) \(results.verbose)"
                 + String(format: "%.1fms", results.speed["inference"] ?? 0))
             if let writer, writer.saveImages {
                 if output == nil {
                     output = try VideoWriter(
                         path: writer.folder.appendingPathComponent("\(name).mp4").path, fourcc: "mp4v",
-                        fps: reader.fps > 0 ? reader.fps : 30, width: image.width, height: image.height)
+                        fps: try reader.fps > 0 ? reader.fps : 30, width: image.width, height: image.height)
                 }
                 try output?.write(writer.annotate(image, results))
             }

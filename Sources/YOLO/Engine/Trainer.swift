@@ -400,11 +400,15 @@ public final class Trainer {
                     + learningRates.enumerated().map { ("lr/pg\($0.offset)", $0.element) }
                 try ResultsCSV(url: run.resultsCSV).append(
                     epoch: epoch + 1, time: elapsedBefore + Date().timeIntervalSince(trainStart), metrics: row)
-                try TrainingState.save(model: model, ema: ema, optimizer: optimizer, scaler: scaler, epoch: epoch,
-                                       bestFitness: bestFitness, config: config, to: run.lastWeights)
-                if isBest { try FileManager.default.copyReplacing(run.lastWeights, with: run.bestWeights) }
-                if let period = config.int("save_period"), period > 0, (epoch + 1) % period == 0 {
-                    try FileManager.default.copyReplacing(run.lastWeights, with: run.weights.appendingPathComponent("epoch\(epoch + 1).pt"))
+                do {
+                    try TrainingState.save(model: model, ema: ema, optimizer: optimizer, scaler: scaler, epoch: epoch,
+                                           bestFitness: bestFitness, config: config, to: run.lastWeights)
+                    if isBest { try DurableFile.copy(run.lastWeights, to: run.bestWeights) }
+                    if let period = config.int("save_period"), period > 0, (epoch + 1) % period == 0 {
+                        try DurableFile.copy(run.lastWeights, to: run.weights.appendingPathComponent("epoch\(epoch + 1).pt"))
+                    }
+                } catch {
+                    throw CheckpointWriteError(epoch: epoch + 1, lastWeights: run.lastWeights, cause: error)
                 }
                 try event(.onModelSave)
                 (progress.metrics, progress.fitness, progress.bestFitness) = (metrics, fitness, bestFitness)
@@ -512,17 +516,5 @@ struct EarlyStopping {
     mutating func stop(epoch: Int, fitness: Double) -> Bool {
         if best == nil || fitness >= best! { (best, bestEpoch) = (fitness, epoch) }
         return epoch - bestEpoch >= patience
-    }
-}
-
-extension FileManager {
-    /// Copies `source` over `destination` through a temporary name, so `destination` is never half-written.
-    func copyReplacing(_ source: URL, with destination: URL) throws {
-        let temporary = destination.appendingPathExtension("partial-\(ProcessInfo.processInfo.processIdentifier)")
-        try? removeItem(at: temporary)
-        try copyItem(at: source, to: temporary)
-        guard rename(temporary.path, destination.path) == 0 else {
-            throw ModelError("cannot move \(temporary.path) to \(destination.path): \(String(cString: strerror(errno)))")
-        }
     }
 }

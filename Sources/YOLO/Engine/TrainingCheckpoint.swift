@@ -68,10 +68,34 @@ struct TrainingState {
             scaler: scaler)
     }
 
-    /// Rewrites a finished run's checkpoint without what only resuming needs (as the reference strips its own).
+    /// Rewrites a finished run's checkpoint as the reference strips its own: without what only resuming needs, and
+    /// the weights in float16 (half the size; what users ship, and what the reference's `best.pt` holds).
     static func strip(_ url: URL) throws {
         guard case .dict(let entries) = try Serialization.load(from: url.path) else { return }
         let resumeOnly: Set = ["optimizer", "train_model", "scaler"]
-        try Serialization.save(.dict(entries.filter { !resumeOnly.contains($0.0) }), to: url.path)
+        let kept = try entries.filter { !resumeOnly.contains($0.0) }.map { key, value in
+            guard key == "model", case .dict(let tensors) = value else { return (key, value) }
+            return (key, StoredValue.dict(try tensors.map { name, v in
+                guard let t = v.tensor, t.dtype == .float32 else { return (name, v) }
+                return (name, .tensor(try t.to(.float16)))
+            }))
+        }
+        try Serialization.save(.dict(kept), to: url.path)
+    }
+}
+
+/// An epoch's checkpoint that could not be written (a full disk, a file-size limit, an unwritable folder): training
+/// stops there, and says what was kept and how to go on.
+struct CheckpointWriteError: Error, CustomStringConvertible {
+    let epoch: Int
+    let lastWeights: URL
+    let cause: Error
+
+    var description: String {
+        let kept = FileManager.default.fileExists(atPath: lastWeights.path)
+            ? "\(lastWeights.path) still holds the last checkpoint that was written whole; once there is room, resume "
+                + "with: yolo train resume model=\(lastWeights.path)"
+            : "no checkpoint was written yet"
+        return "\(cause)\nTraining stopped at epoch \(epoch): its checkpoint could not be written. \(kept)"
     }
 }

@@ -55,7 +55,7 @@ public final class ValidationFiles {
     func finish() throws -> URL? {
         guard saveJSON, !records.isEmpty else { return nil }
         let url = folder.appendingPathComponent("predictions.json")
-        try AtomicFile.write(Data(COCOPrediction.json(records).utf8), to: url)
+        try DurableFile.write(Data(COCOPrediction.json(records).utf8), to: url)
         return url
     }
 

@@ -11,9 +11,9 @@ extension DetectionModel {
     public func exportONNX(to url: URL, options: ExportOptions = ExportOptions()) throws {
         let data: Data = try onnxModel(options).serializedBytes()
         do {
-            try data.write(to: url, options: .atomic)
+            try DurableFile.write(data, to: url)
         } catch {
-            throw ExportError("cannot write \(url.path): \(error.localizedDescription)")
+            throw ExportError("\(error)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// `args.yaml` as the reference writes it (PyYAML's safe_dump, keys in the given order): strings plain unless
 /// YAML would read them as something else, `true`/`false`, `null`, numbers as Python prints them, lists and dicts
@@ -7,7 +8,7 @@ import Foundation
 ///     try ArgsYAML.write([("task", .string("detect")), ("epochs", .int(3)), ("time", .null)], to: run.argsYAML)
 public enum ArgsYAML {
     public static func write(_ pairs: [(String, ConfigValue)], to url: URL) throws {
-        try AtomicFile.write(render(pairs), to: url)
+        try DurableFile.write(render(pairs), to: url)
     }
 
     public static func render(_ pairs: [(String, ConfigValue)]) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// `results.csv`, one row per epoch, in the reference's format: the header `epoch,time,<metric keys>`, then
 /// numbers as `%.6g` (`1,2.89819,2.94526,...,3.9865e-05`). Every append rewrites the whole file through a
@@ -63,7 +64,7 @@ public struct ResultsCSV: Sendable {
         }
         let values = [Double(epoch), time] + metrics.map(\.1)
         text += ResultsCSV.line(values.map(ResultsCSV.format))
-        try AtomicFile.write(text, to: url)
+        try DurableFile.write(text, to: url)
     }
 
     /// The header and rows. A row that does not parse (a hand-edited file) throws, naming its line.
@@ -95,7 +96,7 @@ public struct ResultsCSV: Sendable {
         guard !table.columns.isEmpty else { return }
         let kept = table.rows.filter { $0[0] <= Double(epoch) }
         guard kept.count != table.rows.count else { return }
-        try AtomicFile.write(
+        try DurableFile.write(
             ([ResultsCSV.line(table.columns)] + kept.map { ResultsCSV.line($0.map(ResultsCSV.format)) }).joined(),
             to: url)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// `report.html`: one self-contained page for a run folder, to open in any browser offline. The charts are the
 /// plotting layer's figures as inline SVG; the pictures (labels.jpg, batches, predictions) are embedded as data
@@ -115,7 +116,7 @@ public struct RunReport {
     }
 
     /// Writes the page, whole or not at all.
-    public func write(to url: URL) throws { try AtomicFile.write(html(), to: url) }
+    public func write(to url: URL) throws { try DurableFile.write(html(), to: url) }
 
     static let style = """
         body { font-family: DejaVu Sans, Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1400px; \

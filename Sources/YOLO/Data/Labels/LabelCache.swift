@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// The result of a label scan, saved beside the labels so the next run skips the scan: `labels/train` gets
 /// `labels/train.swift-yolo.cache` (the reference's own `train.cache` is left alone; the formats differ).
@@ -46,19 +47,16 @@ struct LabelCache: Sendable, Equatable {
         return try? reader.readCache()
     }
 
-    /// Writes through a temporary file renamed into place. Returns why it could not, or nil.
+    /// Writes durably (`DurableFile`). Returns why it could not, or nil.
     func save(to path: String) -> String? {
         var writer = CacheWriter()
         writer.write(self)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         guard access(folder, W_OK) == 0 else { return "cache directory \(folder) is not writable, cache not saved" }
-        let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(writer.bytes)) else {
-            return "failed to save cache to \(path): cannot write \(temporary)"
-        }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            return "failed to save cache to \(path): \(String(cString: strerror(errno)))"
+        do {
+            try DurableFile.write(writer.bytes, to: URL(fileURLWithPath: path))
+        } catch {
+            return "failed to save cache to \(path): \((error as? FileWriteError)?.reason ?? "\(error)")"
         }
         return nil
     }

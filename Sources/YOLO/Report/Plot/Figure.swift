@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 import Vision
 
 /// A chart of a fixed size in pixels, drawn once against `Canvas` and rendered by either back end.
@@ -30,8 +31,8 @@ extension Figure {
     /// Writes the figure in the format of the file's extension (.png, .jpg or .svg), whole or not at all.
     public func write(to url: URL) throws {
         let ext = url.pathExtension.lowercased()
-        if ext == "svg" { return try AtomicFile.write(try svg(), to: url) }
-        try AtomicFile.write(Data(try image().encoded(as: "." + ext, quality: ext == "png" ? nil : 95)), to: url)
+        if ext == "svg" { return try DurableFile.write(try svg(), to: url) }
+        try DurableFile.write(Data(try image().encoded(as: "." + ext, quality: ext == "png" ? nil : 95)), to: url)
     }
 }
 
