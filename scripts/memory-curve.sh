@@ -39,7 +39,7 @@ echo "epoch,rss_kib" > "$OUT/train-rss.csv"
 seen=0
 training_size=
 while kill -0 "$pid" 2>/dev/null; do
-  rows=$(( $(cat "$OUT/train/results.csv" 2>/dev/null | wc -l) - 1 ))
+  rows=$(( $( (cat "$OUT/train/results.csv" 2>/dev/null || true) | wc -l) - 1 ))
   if [ "$rows" -gt "$seen" ]; then
     seen=$rows
     echo "$rows,$(rss "$pid")" >> "$OUT/train-rss.csv"

@@ -159,7 +159,7 @@ final class DataLabelTests: XCTestCase {
         XCTAssertEqual(first.cachePath, folder.file("labels/train.swift-yolo.cache"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: first.cachePath))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.file("labels")).filter {
-            $0.hasSuffix(".tmp")
+            $0.contains(".tmp")  // DurableFile's temporary names: .<name>.tmp-<pid>-<random>
         }
         XCTAssertEqual(leftovers, [])
 
