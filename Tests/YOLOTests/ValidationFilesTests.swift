@@ -9,11 +9,10 @@ import XCTest
 final class ValidationFilesTests: XCTestCase {
     /// Two images of one 64x96 (h x w) batch: a 200x300 file letterboxed with ratio 0.32 and 16 px padding on top,
     /// and a 96x96 file with no padding.
-    func smallBatch() throws -> Batch {
-        let targets: [Float] = [0, 1, 0.5, 0.5, 0.25, 0.5]
-        return Batch(
+    func smallBatch(targets: [Float] = [0, 1, 0.5, 0.5, 0.25, 0.5]) throws -> Batch {
+        Batch(
             index: 0, epoch: 0, images: try Tensor.zeros([2, 3, 64, 96], dtype: .uint8),
-            targets: try Tensor(targets, shape: [1, 6]), targetValues: targets,
+            targets: try Tensor(targets, shape: [targets.count / 6, 6]), targetValues: targets,
             paths: ["/data/images/000000000042.jpg", "/data/images/bus stop.jpg"],
             originalShapes: [ImageShape(height: 200, width: 300), ImageShape(height: 64, width: 96)],
             resizedShapes: [ImageShape(height: 64, width: 96), ImageShape(height: 64, width: 96)],
@@ -69,6 +68,42 @@ final class ValidationFilesTests: XCTestCase {
         XCTAssertNotEqual(try BatchPlot.render(batch, names: names, boxes: strong).bytes, empty)
         XCTAssertNotEqual(try BatchPlot.render(batch, names: names).bytes, empty, "labels drawn by default")
         XCTAssertEqual(BatchPlot.predictions([[1, 1, 2, 2, 0.9, 0, 3, 3, 4, 4, 0.8, 0]], batch: batch, maxDet: 1).count, 1)
+    }
+
+    /// Masks are painted in their object's class colour (0.6 over the image, as the reference): the j-th object of
+    /// an image is where its overlap map holds j + 1.
+    func testPlotsPaintEachObjectsMaskInItsClassColour() throws {
+        let targets: [Float] = [0, 1, 0.25, 0.6, 0.4, 0.5, 0, 2, 0.75, 0.6, 0.4, 0.5]
+        var map = [Int32](repeating: 0, count: 16 * 24)
+        for y in 7...12 {
+            for x in 2...9 { map[y * 24 + x] = 1 }
+            for x in 14...21 { map[y * 24 + x] = 2 }
+        }
+        var batch = try smallBatch(targets: targets)
+        batch.masks = try Tensor(map, shape: [1, 16, 24])
+        let plot = try BatchPlot.render(batch, names: ["a", "b", "c"])
+        func pixel(_ x: Int, _ y: Int) -> [UInt8] { let p = 3 * (y * plot.width + x); return Array(plot.bytes[p..<p + 3]) }
+        func painted(_ c: Int) -> [UInt8] {
+            let color = BatchPlot.color(forClass: c)
+            return [color.b, color.g, color.r].map { UInt8((Double($0) * 0.6).rounded()) }
+        }
+        XCTAssertEqual(pixel(24, 40), painted(1), "object 1 (map value 1) in class 1's colour")
+        XCTAssertEqual(pixel(70, 40), painted(2), "object 2 (map value 2) in class 2's colour")
+        XCTAssertEqual(pixel(48, 60), [0, 0, 0], "no mask there")
+    }
+
+    /// Keypoints are drawn where they are visible, in their keypoint's colour (COCO's palette only for 17).
+    func testPlotsDrawVisibleKeypoints() throws {
+        var batch = try smallBatch(targets: [0, 0, 0.5, 0.55, 0.9, 0.7])
+        let points: [Float] = [0.2, 0.8, 2, 0.5, 0.8, 2, 0.8, 0.8, 0, 0.5, 0.3, 2]
+        batch.keypoints = try Tensor(points, shape: [1, 4, 3])
+        let plot = try BatchPlot.render(batch, names: ["a"])
+        func pixel(_ x: Int, _ y: Int) -> [UInt8] { let p = 3 * (y * plot.width + x); return Array(plot.bytes[p..<p + 3]) }
+        func color(_ k: Int) -> [UInt8] { let c = BatchPlot.color(forClass: k); return [c.b, c.g, c.r] }
+        XCTAssertEqual(pixel(19, 51), color(0))
+        XCTAssertEqual(pixel(48, 51), color(1))
+        XCTAssertEqual(pixel(77, 51), [0, 0, 0], "an invisible keypoint is not drawn")
+        XCTAssertEqual(pixel(48, 19), color(3))
     }
 
     /// With the overfit checkpoint: predictions.json holds exactly the validator's detections, mapped back to the

@@ -1,9 +1,10 @@
 import Foundation
 import Torch
 
-/// What `val` writes beside its metrics, as the reference's `DetectionValidator`: with `plots`, the first three
-/// batches drawn as `val_batch{i}_labels.jpg` (ground truth) and `val_batch{i}_pred.jpg` (detections above 0.25,
-/// with their confidence); with `save_json`, every detection in COCO's results format in `predictions.json`.
+/// What `val` writes beside its metrics, as the reference's validators: with `plots`, the first three batches drawn
+/// as `val_batch{i}_labels.jpg` (ground truth) and `val_batch{i}_pred.jpg` (detections above 0.25, with their
+/// confidence, and their masks or keypoints for segment and pose); with `save_json`, every detection in COCO's
+/// results format in `predictions.json`.
 public final class ValidationFiles {
     public let folder: URL
     public var plots: Bool
@@ -31,8 +32,11 @@ public final class ValidationFiles {
         return Array(1...Swift.max(classCount, 1))
     }
 
-    /// One batch's detections (per image: (n, 6) x1, y1, x2, y2, conf, class in the batch's pixels).
-    func add(batch: Batch, detections: [Tensor]) throws {
+    /// One batch's detections (per image: (n, 6 + extra) x1, y1, x2, y2, conf, class in the batch's pixels, then
+    /// mask coefficients or keypoints as NMS returns them; `head` has the prototypes, `keypointShape` the layout).
+    func add(batch: Batch, detections: [Tensor], head: HeadOutput? = nil, keypointShape: (count: Int, dims: Int)? = nil)
+        throws
+    {
         if batch.index == 0 { records = [] }  // a new pass
         guard plots && batch.index < 3 || saveJSON else { return }
         var rows = try detections.map { try $0.size(0) == 0 ? [] : $0.slice(dim: 1, end: 6).contiguous().toArray(Float.self) }
@@ -42,11 +46,47 @@ public final class ValidationFiles {
         if plots && batch.index < 3 {
             try BatchPlot.render(batch, names: names)
                 .write(to: folder.appendingPathComponent("val_batch\(batch.index)_labels.jpg").path)
-            try BatchPlot.render(batch, names: names, boxes: BatchPlot.predictions(rows, batch: batch, maxDet: maxDet))
+            var boxes = BatchPlot.predictions(rows, batch: batch, maxDet: maxDet)
+            try attachShapes(to: &boxes, batch: batch, detections: detections, head: head, keypointShape: keypointShape)
+            try BatchPlot.render(batch, names: names, boxes: boxes)
                 .write(to: folder.appendingPathComponent("val_batch\(batch.index)_pred.jpg").path)
         }
         if saveJSON {
             for (i, r) in rows.enumerated() { records += COCOPrediction.records(r, image: i, of: batch, classMap: classMap) }
+        }
+    }
+
+    /// The predicted masks (from the prototypes, as the validator scores them) or keypoints of `boxes`, which hold
+    /// the first `maxDet` detections of each image in order.
+    private func attachShapes(
+        to boxes: inout [BatchPlot.PlotBox], batch: Batch, detections: [Tensor], head: HeadOutput?,
+        keypointShape: (count: Int, dims: Int)?
+    ) throws {
+        let (h, w) = (Float(batch.shape.height), Float(batch.shape.width))
+        var next = 0
+        for (i, predicted) in detections.enumerated() {
+            let n = Swift.min(predicted.size(0), maxDet)
+            defer { next += n }
+            guard n > 0, predicted.size(1) > 6 else { continue }
+            let kept = try predicted.slice(dim: 0, end: n).to(.float32)
+            if let prototypes = head?.prototypes {
+                let (mh, mw) = (prototypes.size(2), prototypes.size(3))
+                let masks = try processMasksAtPrototypes(
+                    prototypes: prototypes.select(dim: 0, index: i), coefficients: kept.slice(dim: 1, start: 6),
+                    boxes: kept.slice(dim: 1, end: 4), shape: (mh * 4, mw * 4))
+                let bytes = try masks.to(.uint8).to(.cpu).contiguous().toArray(UInt8.self)
+                for j in 0..<n {
+                    boxes[next + j].mask = BatchPlot.PlotMask(width: mw, height: mh, bytes: Array(bytes[(j * mh * mw)..<((j + 1) * mh * mw)]))
+                }
+            } else if let (count, dims) = keypointShape {
+                let values = try kept.slice(dim: 1, start: 6).contiguous().toArray(Float.self)
+                for j in 0..<n {
+                    boxes[next + j].keypoints = (0..<count).map { k in
+                        let p = (j * count + k) * dims
+                        return [values[p] / w, values[p + 1] / h] + (dims == 3 ? [values[p + 2]] : [])
+                    }
+                }
+            }
         }
     }
 

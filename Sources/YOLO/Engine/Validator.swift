@@ -90,7 +90,8 @@ public final class Validator {
             try update(&metrics, batch: batch, detections: kept, confusion: &confusion)
             if let matcher { try updateInstances(&instanceMetrics, matcher: matcher, batch: batch, detections: nms, head: head) }
             lap(3)
-            try files?.add(batch: batch, detections: kept)  // untimed, as the reference's plots and JSON
+            // Untimed, as the reference's plots and JSON.
+            try files?.add(batch: batch, detections: nms, head: head, keypointShape: (model.detect as? Pose)?.keypointShape)
             batches += 1
             images += batch.count
             bar?.update()

@@ -3,8 +3,9 @@ import Torch
 import Vision
 
 /// A batch drawn as one image: its images in a square grid (column by column, at most 16, the whole at most
-/// `maxSize` pixels), each labelled with its file name, its boxes in the class colours with the class names.
-/// The reference's `plot_images`, which writes `train_batch0.jpg` in a run folder.
+/// `maxSize` pixels), each labelled with its file name, its boxes in the class colours with the class names, and
+/// each object's mask (painted in its class colour) or keypoints (with COCO's skeleton for 17) where it has them.
+/// The reference's `plot_images`, which writes `train_batch0.jpg` and `val_batch0_pred.jpg` in a run folder.
 public enum BatchPlot {
     /// The reference's 20-colour palette (RGB hex), class `c` drawn in colour `c % 20`.
     static let palette: [UInt32] = [
@@ -58,7 +59,7 @@ public enum BatchPlot {
         let lineWidth = max(Int((Double(fontSize) / 10).rounded()), 1)
         let textScale = Double(lineWidth) / 3
         let textThickness = max(lineWidth - 1, 1)
-        let boxes = boxes ?? labels(of: batch)
+        let boxes = try boxes ?? labels(of: batch)
         for i in 0..<count {
             let (x, y) = (w * (i / ns), h * (i % ns))
             try canvas.drawRectangle(x1: x, y1: y, x2: x + w, y2: y + h, color: .white, thickness: 2)
@@ -78,6 +79,16 @@ public enum BatchPlot {
                 var label = b.cls < names.count ? names[b.cls] : "\(b.cls)"
                 if let confidence = b.confidence { label += String(format: " %.1f", confidence) }
                 try drawLabel(label, on: canvas, at: (x1, y1), color: color, scale: textScale, thickness: textThickness)
+                if let keypoints = b.keypoints {  // normalized to the batch image: into the cell's pixels
+                    let points = keypoints.map { k in [Float(x) + k[0] * Float(w), Float(y) + k[1] * Float(h)] + k.dropFirst(2) }
+                    try Keypoints(data: [points], originalShape: (canvas.height, canvas.width))
+                        .draw(on: canvas, lineWidth: lineWidth)
+                }
+            }
+            // Masks last, over the boxes, as the reference blends them (0.6 of the class colour).
+            for b in boxes where b.image == i && b.mask != nil {
+                if let confidence = b.confidence, confidence <= confThreshold { continue }
+                try b.mask!.paint(on: canvas, at: (x, y), size: (w, h), color: color(forClass: b.cls), alpha: 0.6)
             }
         }
         return canvas
@@ -89,6 +100,10 @@ public enum BatchPlot {
         public var image: Int, cls: Int
         public var cx: Double, cy: Double, width: Double, height: Double
         public var confidence: Double?
+        /// Segment: the object's mask over the whole batch image.
+        public var mask: PlotMask?
+        /// Pose: per keypoint x, y normalized to the batch image, and its visibility or confidence when there is one.
+        public var keypoints: [[Float]]?
 
         public init(image: Int, cls: Int, cx: Double, cy: Double, width: Double, height: Double, confidence: Double? = nil) {
             (self.image, self.cls, self.cx, self.cy, self.width, self.height) = (image, cls, cx, cy, width, height)
@@ -96,13 +111,67 @@ public enum BatchPlot {
         }
     }
 
-    /// The batch's ground truth.
-    public static func labels(of batch: Batch) -> [PlotBox] {
+    /// A 0/1 mask of `width` x `height` pixels covering a whole batch image (any resolution: drawn resized).
+    public struct PlotMask: Sendable, Equatable {
+        public var width: Int, height: Int
+        public var bytes: [UInt8]
+
+        public init(width: Int, height: Int, bytes: [UInt8]) { (self.width, self.height, self.bytes) = (width, height, bytes) }
+
+        /// Blends `color` at `alpha` into the `size` cell of `canvas` at `origin` wherever the mask is set.
+        func paint(on canvas: Image, at origin: (x: Int, y: Int), size: (width: Int, height: Int), color: Color,
+                   alpha: Double) throws {
+            let scaled = try Image(bytes: bytes, width: width, height: height, channels: 1)
+                .resized(width: size.width, height: size.height)  // bilinear on 0/1, as the reference's cv2.resize
+            let bgr = [Double(color.b), Double(color.g), Double(color.r)]
+            let stride = canvas.width
+            try scaled.withUnsafeBytes { m in
+                canvas.withUnsafeMutableBytes { pixels in
+                    for y in 0..<min(size.height, canvas.height - origin.y) {
+                        for x in 0..<min(size.width, canvas.width - origin.x) where m[y * size.width + x] != 0 {
+                            let p = 3 * ((origin.y + y) * stride + origin.x + x)
+                            for c in 0..<3 {
+                                pixels[p + c] = UInt8((Double(pixels[p + c]) * (1 - alpha) + bgr[c] * alpha).rounded())
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The batch's ground truth, with each object's mask (segment) or keypoints (pose) when the batch has them.
+    public static func labels(of batch: Batch) throws -> [PlotBox] {
         let v = batch.targetValues
-        return stride(from: 0, to: v.count, by: 6).map { r in
+        var boxes = stride(from: 0, to: v.count, by: 6).map { r in
             PlotBox(image: Int(v[r]), cls: Int(v[r + 1]), cx: Double(v[r + 2]), cy: Double(v[r + 3]),
                     width: Double(v[r + 4]), height: Double(v[r + 5]))
         }
+        if let keypoints = batch.keypoints, keypoints.size(0) == boxes.count, !boxes.isEmpty {
+            let (k, dims) = (keypoints.size(1), keypoints.size(2))
+            let values = try keypoints.to(.float32).contiguous().toArray(Float.self)
+            for r in boxes.indices {
+                boxes[r].keypoints = (0..<k).map { j in Array(values[((r * k + j) * dims)..<((r * k + j + 1) * dims)]) }
+            }
+        }
+        if let masks = batch.masks, !boxes.isEmpty {
+            let (mh, mw) = (masks.size(1), masks.size(2))
+            let values = try masks.to(.int32).contiguous().toArray(Int32.self)
+            if masks.size(0) == boxes.count {  // one mask per object (overlap_mask=False)
+                for r in boxes.indices {
+                    boxes[r].mask = PlotMask(width: mw, height: mh, bytes: values[(r * mh * mw)..<((r + 1) * mh * mw)].map { $0 != 0 ? 1 : 0 })
+                }
+            } else {  // one index map per image: the j-th object of an image is where the map holds j + 1
+                var seen = [Int: Int32]()
+                for r in boxes.indices where boxes[r].image < masks.size(0) {
+                    let i = boxes[r].image, index = (seen[i] ?? 0) + 1
+                    seen[i] = index
+                    let plane = values[(i * mh * mw)..<((i + 1) * mh * mw)]
+                    boxes[r].mask = PlotMask(width: mw, height: mh, bytes: plane.map { $0 == index ? 1 : 0 })
+                }
+            }
+        }
+        return boxes
     }
 
     /// Detections per image (rows x1, y1, x2, y2, conf, class in the batch's pixels), the first `maxDet` of each.
