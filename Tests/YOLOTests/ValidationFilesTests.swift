@@ -51,6 +51,42 @@ final class ValidationFilesTests: XCTestCase {
         XCTAssertEqual(COCOPrediction.rounded(0.123456789, 5), 0.12346)
     }
 
+    /// Masks as pycocotools' `encode` writes them (the expected strings are its output for the same masks).
+    func testMaskRLEIsPycocotoolsCompressedRLE() {
+        let small: [UInt8] = [0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1]
+        XCTAssertEqual(COCOMaskRLE(mask: small, height: 3, width: 4).counts, "32111N")
+        XCTAssertEqual(COCOMaskRLE(mask: [1, 1, 1, 1, 1, 1], height: 2, width: 3).counts, "06", "a first run of 0")
+        var large = [UInt8](repeating: 0, count: 200 * 300)
+        for y in 20..<180 { for x in 30..<40 { large[y * 300 + x] = 1 } }
+        for y in 50..<60 { for x in 100..<290 { large[y * 300 + x] = 1 } }
+        let rle = COCOMaskRLE(mask: large, height: 200, width: 300)
+        XCTAssertEqual(rle.counts, "Tl5P5X1" + String(repeating: "0", count: 17) + "ng;ZKh\\D" + String(repeating: "0", count: 377) + "nl1")
+        XCTAssertEqual([rle.height, rle.width], [200, 300])
+    }
+
+    /// Segment and pose records carry `segmentation` and `keypoints` after the box entries, as the reference's.
+    func testSegmentationAndKeypointsFollowTheBoxEntries() {
+        var record = COCOPrediction(imageID: .number(9), fileName: "9.jpg", categoryID: 1, bbox: [1, 2, 3, 4], score: 0.5)
+        record.segmentation = COCOMaskRLE(mask: [1, 1, 1, 1, 1, 1], height: 2, width: 3)
+        XCTAssertEqual(COCOPrediction.json([record]), #"[{"image_id": 9, "file_name": "9.jpg", "category_id": 1, "bbox": [1.0, 2.0, 3.0, 4.0], "score": 0.5, "segmentation": {"size": [2, 3], "counts": "06"}}]"#)
+        record.segmentation = nil
+        record.keypoints = [Double(Float(53.4333)), 248.5, Double(Float(0.17966))]
+        XCTAssertEqual(COCOPrediction.json([record]), #"[{"image_id": 9, "file_name": "9.jpg", "category_id": 1, "bbox": [1.0, 2.0, 3.0, 4.0], "score": 0.5, "keypoints": [53.43330001831055, 248.5, 0.17966000735759735]}]"#)  // Python: repr(float(np.float32(0.17966)))
+    }
+
+    /// Keypoints go back to the file's pixels as the reference's `scale_coords`: padding off, each axis divided by
+    /// its own gain, clipped to the image.
+    func testKeypointsAreScaledPerAxisAndClipped() throws {
+        let batch = try smallBatch()  // image 0: ratio 0.32, no padding, 200 x 300
+        let points = COCOPrediction.keypoints([32, 16, 0.9, 200, -5, 0.1], count: 2, dims: 3, image: 0, of: batch)
+        XCTAssertEqual(points.count, 1)
+        XCTAssertEqual(points[0][0], 100, accuracy: 1e-4)
+        XCTAssertEqual(points[0][1], 50, accuracy: 1e-4)
+        XCTAssertEqual(points[0][2], Double(Float(0.9)))
+        XCTAssertEqual(points[0][3], 300, "clipped to the width")
+        XCTAssertEqual(points[0][4], 0, "clipped to the top")
+    }
+
     func testClassMapIsCOCOsOnlyForCOCOsOwnLists() {
         XCTAssertEqual(ValidationFiles.classMap(splitPaths: ["/d/coco/val2017.txt"], classCount: 80)[79], 90)
         XCTAssertEqual(ValidationFiles.classMap(splitPaths: ["/d/coco8/images/val"], classCount: 80)[79], 80)

@@ -52,7 +52,30 @@ public final class ValidationFiles {
                 .write(to: folder.appendingPathComponent("val_batch\(batch.index)_pred.jpg").path)
         }
         if saveJSON {
-            for (i, r) in rows.enumerated() { records += COCOPrediction.records(r, image: i, of: batch, classMap: classMap) }
+            for (i, r) in rows.enumerated() {
+                var image = COCOPrediction.records(r, image: i, of: batch, classMap: classMap)
+                let predicted = detections[i]
+                if !image.isEmpty, predicted.size(1) > 6, let prototypes = head?.prototypes {
+                    // As the reference's validator with save_json: masks at the input's size, then in the file's pixels.
+                    let kept = try predicted.to(.float32)
+                    let masks = try processMasks(
+                        prototypes: prototypes.select(dim: 0, index: i), coefficients: kept.slice(dim: 1, start: 6),
+                        boxes: kept.slice(dim: 1, end: 4), shape: (batch.shape.height, batch.shape.width))
+                    let original = batch.originalShapes[i]
+                    let bytes = try masksInOriginalPixels(masks, ratioPad: batch.ratioPads[i], original: original)
+                        .to(.cpu).contiguous().toArray(UInt8.self)
+                    let plane = original.height * original.width
+                    for j in image.indices {
+                        image[j].segmentation = COCOMaskRLE(
+                            mask: Array(bytes[(j * plane)..<((j + 1) * plane)]), height: original.height, width: original.width)
+                    }
+                } else if !image.isEmpty, predicted.size(1) > 6, let (count, dims) = keypointShape {
+                    let values = try predicted.slice(dim: 1, start: 6).to(.float32).contiguous().toArray(Float.self)
+                    let points = COCOPrediction.keypoints(values, count: count, dims: dims, image: i, of: batch)
+                    for j in image.indices { image[j].keypoints = points[j] }
+                }
+                records += image
+            }
         }
     }
 
@@ -122,6 +145,10 @@ public struct COCOPrediction: Equatable, Sendable {
     public var bbox: [Double]
     /// Rounded to 5 decimals.
     public var score: Double
+    /// Segment: the mask in the original image's pixels.
+    public var segmentation: COCOMaskRLE? = nil
+    /// Pose: x, y (original pixels) and, for keypoints of 3 values, the confidence, of each keypoint in turn.
+    public var keypoints: [Double]? = nil
 
     public static func imageID(forFile path: String) -> ImageID {
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -147,6 +174,25 @@ public struct COCOPrediction: Equatable, Sendable {
             return COCOPrediction(
                 imageID: id, fileName: file, categoryID: c < classMap.count ? classMap[c] : c + 1,
                 bbox: [x1, y1, x2 - x1, y2 - y1].map { rounded(Double($0), 3) }, score: rounded(Double(rows[r + 4]), 5))
+        }
+    }
+
+    /// Keypoints (n, K·dims, flattened rows of x, y[, conf] in the batch's pixels) of image `i` in the file's pixels,
+    /// as the reference's `scale_coords` with the batch's ratio and padding: padding off, divided by the gain,
+    /// clipped to the image, in float32; each detection's values in turn.
+    static func keypoints(_ values: [Float], count: Int, dims: Int, image i: Int, of batch: Batch) -> [[Double]] {
+        let rp = batch.ratioPads[i], shape = batch.originalShapes[i]
+        let (gx, gy) = (Float(rp.ratioWidth), Float(rp.ratioHeight))
+        let (padX, padY) = (Float(rp.padLeft), Float(rp.padTop))
+        let (w, h) = (Float(shape.width), Float(shape.height))
+        let per = count * dims
+        return stride(from: 0, to: values.count, by: per).map { start in
+            (0..<count).flatMap { k -> [Double] in
+                let p = start + k * dims
+                let x = Swift.min(Swift.max((values[p] - padX) / gx, 0), w)
+                let y = Swift.min(Swift.max((values[p + 1] - padY) / gy, 0), h)
+                return [Double(x), Double(y)] + (dims == 3 ? [Double(values[p + 2])] : [])
+            }
         }
     }
 
@@ -182,8 +228,13 @@ public struct COCOPrediction: Equatable, Sendable {
             case .number(let n): id = "\(n)"
             case .name(let s): id = quoted(s)
             }
-            return "{\"image_id\": \(id), \"file_name\": \(quoted(p.fileName)), \"category_id\": \(p.categoryID), "
-                + "\"bbox\": [\(p.bbox.map(number).joined(separator: ", "))], \"score\": \(number(p.score))}"
+            var item = "{\"image_id\": \(id), \"file_name\": \(quoted(p.fileName)), \"category_id\": \(p.categoryID), "
+                + "\"bbox\": [\(p.bbox.map(number).joined(separator: ", "))], \"score\": \(number(p.score))"
+            if let rle = p.segmentation {
+                item += ", \"segmentation\": {\"size\": [\(rle.height), \(rle.width)], \"counts\": \(quoted(rle.counts))}"
+            }
+            if let keypoints = p.keypoints { item += ", \"keypoints\": [\(keypoints.map(number).joined(separator: ", "))]" }
+            return item + "}"
         }
         return "[" + items.joined(separator: ", ") + "]"
     }

@@ -59,7 +59,7 @@ public final class Validator {
         model.eval()
         defer { model.train(wasTraining) }
         var metrics = DetectionMetrics(names: names)
-        let matcher = try instanceMatcher(for: model, masks: loader.masks)
+        let matcher = try instanceMatcher(for: model, masks: loader.masks, nativeMasks: files?.saveJSON == true)
         var instanceMetrics = DetectionMetrics(names: names)
         var confusion = ConfusionMatrix(names: names)
         var lossSum = [Double](repeating: 0, count: loss?.names.count ?? 0), batches = 0

@@ -12,12 +12,13 @@ protocol InstanceMatcher {
     func overlap(batch: Batch, image: Int, objects: [Int], predictions: Tensor, head: HeadOutput) throws -> [[Float]]
 }
 
-/// The matcher of a model's task, if it has one (masks for segment, keypoints for pose).
-func instanceMatcher(for model: DetectionModel, masks: MaskFormat?) throws -> (any InstanceMatcher)? {
+/// The matcher of a model's task, if it has one (masks for segment, keypoints for pose). `nativeMasks`: score masks
+/// at the input's size, as the reference does when it saves JSON.
+func instanceMatcher(for model: DetectionModel, masks: MaskFormat?, nativeMasks: Bool = false) throws -> (any InstanceMatcher)? {
     switch model.task {
     case .segment:
         guard let masks else { throw ConfigError("validating a segmentation model needs a loader with masks (MaskFormat)") }
-        return MaskMatcher(format: masks)
+        return MaskMatcher(format: masks, native: nativeMasks)
     case .pose:
         guard let head = model.detect as? Pose else { return nil }
         return KeypointMatcher(shape: head.keypointShape, sigmas: keypointSigmas(head.keypointShape))
@@ -26,9 +27,11 @@ func instanceMatcher(for model: DetectionModel, masks: MaskFormat?) throws -> (a
     }
 }
 
-/// Segmentation: predicted masks at the prototypes' resolution (the reference's validator) against the batch's.
+/// Segmentation: predicted masks at the prototypes' resolution (the reference's validator) against the batch's; with
+/// `native`, both at the input's size (the reference's `process_mask_native`, which it uses with save_json).
 struct MaskMatcher: InstanceMatcher {
     let format: MaskFormat
+    var native = false
     var kind: String { "M" }
     var title: String { "Mask" }
 
@@ -47,13 +50,16 @@ struct MaskMatcher: InstanceMatcher {
             let first = objects.first ?? 0
             truth = try batchMasks.slice(dim: 0, start: first, end: first + objects.count).to(.float32)
         }
-        if !objects.isEmpty, truth.size(1) != input.height / 4 || truth.size(2) != input.width / 4 {
-            truth = try truth.unsqueeze(0).upsampleBilinear(height: input.height / 4, width: input.width / 4).squeeze(0)
-                .gt(0.5).to(.float32)
+        let size = native ? input : (input.height / 4, input.width / 4)
+        if !objects.isEmpty, truth.size(1) != size.0 || truth.size(2) != size.1 {
+            truth = try truth.unsqueeze(0).upsampleBilinear(height: size.0, width: size.1).squeeze(0).gt(0.5).to(.float32)
         }
-        let masks = try processMasksAtPrototypes(
-            prototypes: prototypes.select(dim: 0, index: i).to(.float32), coefficients: predictions.slice(dim: 1, start: 6),
-            boxes: predictions.slice(dim: 1, end: 4), shape: (mh * 4, mw * 4))
+        let (proto, coefficients, boxes) = (
+            try prototypes.select(dim: 0, index: i).to(.float32), try predictions.slice(dim: 1, start: 6),
+            try predictions.slice(dim: 1, end: 4))
+        let masks = native
+            ? try processMasks(prototypes: proto, coefficients: coefficients, boxes: boxes, shape: input)
+            : try processMasksAtPrototypes(prototypes: proto, coefficients: coefficients, boxes: boxes, shape: (mh * 4, mw * 4))
         return try maskIoU(truth, masks.to(.float32))
     }
 }
