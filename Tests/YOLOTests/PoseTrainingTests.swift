@@ -54,6 +54,29 @@ final class PoseTrainingTests: TinyDatasetTestCase {
         }
     }
 
+    /// `kpt_oks_sigmas` in the dataset YAML replaces the default sigmas in the loss and the metrics, as the
+    /// reference's; a list of the wrong length or with a non-positive value is refused naming the key.
+    func testKeypointSigmasFromTheDatasetReachTheLossAndTheMetrics() throws {
+        func spec(_ sigmas: String) throws -> DatasetSpec {
+            let yaml = directory.appendingPathComponent("sigmas.yaml")
+            try "path: \(directory.path)\ntrain: images\nval: images\nnames: [a]\nkpt_shape: [4, 3]\n\(sigmas)\n"
+                .write(to: yaml, atomically: true, encoding: .utf8)
+            return try DatasetSpec(contentsOf: yaml.path)
+        }
+        XCTAssertNil(try spec("").keypointSigmas)
+        let given: [Float] = [0.1, 0.2, 0.3, 0.4]
+        XCTAssertEqual(try spec("kpt_oks_sigmas: [0.1, 0.2, 0.3, 0.4]").keypointSigmas, given)
+        for bad in ["kpt_oks_sigmas: [0.1, 0.2]", "kpt_oks_sigmas: [0.1, 0.2, 0.3, 0]", "kpt_oks_sigmas: 0.1"] {
+            XCTAssertThrowsError(try spec(bad), bad) { XCTAssertTrue("\($0)".contains("kpt_oks_sigmas"), "\($0)") }
+        }
+        let model = try DetectionModel(spec: ModelSpec(contentsOf: "yolov8n-pose.yaml", nc: 1, keypointShape: [4, 3]))
+        let task = try TaskComponents(model: model, config: Config(), keypointSigmas: given)
+        XCTAssertEqual((task.loss as? PoseLoss)?.sigmas, given)
+        let matcher = try XCTUnwrap(try instanceMatcher(for: model, masks: nil, oksSigmas: given) as? KeypointMatcher)
+        XCTAssertEqual(matcher.sigmas, given)
+        XCTAssertEqual((try instanceMatcher(for: model, masks: nil) as? KeypointMatcher)?.sigmas, [Float](repeating: 0.25, count: 4))
+    }
+
     func testHorizontalFlipSwapsKeypointsByFlipIndex() {
         var labels = ObjectLabels(
             classes: [0], boxes: [.init(x1: 10, y1: 10, x2: 30, y2: 30)],

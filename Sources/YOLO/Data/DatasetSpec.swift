@@ -25,6 +25,9 @@ public struct DatasetSpec: Sendable {
     public let keypointShape: (count: Int, dims: Int)?
     /// Pose datasets: the keypoint order after a horizontal flip.
     public let flipIndex: [Int]?
+    /// Pose: `kpt_oks_sigmas`, the OKS sigma of each keypoint for the loss and the metrics (default: COCO's for
+    /// [17, 3], else 1/K each).
+    public let keypointSigmas: [Float]?
     /// Image channels (the reference's `channels`, 3 unless the YAML says otherwise).
     public let channels: Int
     /// Warnings produced while reading the YAML (e.g. a `validation` key renamed to `val`).
@@ -65,6 +68,7 @@ public struct DatasetSpec: Sendable {
             ("names", "a list or a mapping", { $0.list != nil || $0.dict != nil }),
             ("kpt_shape", "a list", { $0.list != nil }),
             ("flip_idx", "a list", { $0.list != nil }),
+            ("kpt_oks_sigmas", "a list", { $0.list != nil }),
         ]
         for (key, kind, accepts) in kinds {
             if let v = value(key), !accepts(v) { throw fail("'\(key)' must be \(kind), not '\(v)'") }
@@ -145,6 +149,16 @@ public struct DatasetSpec: Sendable {
         self.names = names
         self.keypointShape = keypointShape
         self.flipIndex = flipIndex
+        if let sigmas = value("kpt_oks_sigmas")?.list {
+            let values = sigmas.compactMap(\.double).map(Float.init)
+            let count = keypointShape?.0 ?? values.count
+            guard values.count == sigmas.count, values.count == count, values.allSatisfy({ $0 > 0 }) else {
+                throw fail("'kpt_oks_sigmas' must be \(count) positive values (one per keypoint), got \(sigmas)")
+            }
+            keypointSigmas = values
+        } else {
+            keypointSigmas = nil
+        }
         self.channels = value("channels")?.int ?? 3
         self.warnings = warnings
     }

@@ -162,7 +162,7 @@ public final class Trainer {
         if model.task == .pose, spec.keypointShape == nil {
             throw ConfigError("No `kpt_shape` in \(try datasetPath()): pose training needs it (e.g. kpt_shape: [17, 3])")
         }
-        let task = try TaskComponents(model: model, config: config)
+        let task = try TaskComponents(model: model, config: config, keypointSigmas: spec.keypointSigmas)
         // A DDP rank takes the device at its LOCAL_RANK; YOLO_DDP_CPU=1 ranks stay on the CPU.
         let device = try DeviceSelection(
             config["device"], localRank: distributed?.localRank,
@@ -213,6 +213,7 @@ public final class Trainer {
             let loader = try DataLoader(dataset: dataset, batchSize: valBatch, workers: workers, shuffle: false, seed: seed)
             loader.masks = task.masks
             validator = Validator(loader: loader, names: names, config: config)
+            validator?.keypointSigmas = spec.keypointSigmas
         }
 
         // Optimizer: the nominal batch (nbs) sets gradient accumulation and scales weight decay.

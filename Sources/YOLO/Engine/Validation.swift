@@ -20,6 +20,7 @@ extension Validator {
         loader.masks = masks
         let datasetNames = Dictionary(uniqueKeysWithValues: spec.names.enumerated().map { ($0.offset, $0.element) })
         let validator = Validator(loader: loader, names: names ?? datasetNames, config: config)
+        validator.keypointSigmas = spec.keypointSigmas
         if let folder, config.bool("plots") || config.bool("save_json") {
             let names = validator.names
             let files = ValidationFiles(

@@ -40,6 +40,8 @@ public final class Validator {
     public var log: (String) -> Void = { print($0) }
     /// Batch plots and predictions.json, when set (`yolo val` sets it from plots= and save_json=).
     public var files: ValidationFiles?
+    /// Pose: the dataset's `kpt_oks_sigmas`, when it has them.
+    public var keypointSigmas: [Float]?
 
     public init(loader: DataLoader, names: [Int: String], config: Config = Config()) {
         self.loader = loader
@@ -59,7 +61,8 @@ public final class Validator {
         model.eval()
         defer { model.train(wasTraining) }
         var metrics = DetectionMetrics(names: names)
-        let matcher = try instanceMatcher(for: model, masks: loader.masks, nativeMasks: files?.saveJSON == true)
+        let matcher = try instanceMatcher(
+            for: model, masks: loader.masks, nativeMasks: files?.saveJSON == true, oksSigmas: keypointSigmas)
         var instanceMetrics = DetectionMetrics(names: names)
         var confusion = ConfusionMatrix(names: names)
         var lossSum = [Double](repeating: 0, count: loss?.names.count ?? 0), batches = 0

@@ -14,14 +14,21 @@ protocol InstanceMatcher {
 
 /// The matcher of a model's task, if it has one (masks for segment, keypoints for pose). `nativeMasks`: score masks
 /// at the input's size, as the reference does when it saves JSON.
-func instanceMatcher(for model: DetectionModel, masks: MaskFormat?, nativeMasks: Bool = false) throws -> (any InstanceMatcher)? {
+/// `oksSigmas`: the dataset's `kpt_oks_sigmas`, else the reference's defaults.
+func instanceMatcher(
+    for model: DetectionModel, masks: MaskFormat?, nativeMasks: Bool = false, oksSigmas: [Float]? = nil
+) throws -> (any InstanceMatcher)? {
     switch model.task {
     case .segment:
         guard let masks else { throw ConfigError("validating a segmentation model needs a loader with masks (MaskFormat)") }
         return MaskMatcher(format: masks, native: nativeMasks)
     case .pose:
         guard let head = model.detect as? Pose else { return nil }
-        return KeypointMatcher(shape: head.keypointShape, sigmas: keypointSigmas(head.keypointShape))
+        let sigmas = oksSigmas ?? keypointSigmas(head.keypointShape)
+        guard sigmas.count == head.keypointShape.count, sigmas.allSatisfy({ $0 > 0 }) else {
+            throw ConfigError("'kpt_oks_sigmas' must be \(head.keypointShape.count) positive values, got \(sigmas)")
+        }
+        return KeypointMatcher(shape: head.keypointShape, sigmas: sigmas)
     default:
         return nil
     }

@@ -34,7 +34,8 @@ public struct TaskComponents {
     /// The kinds of metrics its validation reports: B (boxes), M (masks), P (pose).
     public let metricKinds: [String]
 
-    public init(model: DetectionModel, config: Config) throws {
+    /// `keypointSigmas`: the dataset's `kpt_oks_sigmas` (pose), when it has them.
+    public init(model: DetectionModel, config: Config, keypointSigmas: [Float]? = nil) throws {
         let gains = LossGains(
             box: config.double("box") ?? 7.5, cls: config.double("cls") ?? 0.5, dfl: config.double("dfl") ?? 1.5)
         let detection = DetectionLoss(model: model, gains: gains)
@@ -48,7 +49,8 @@ public struct TaskComponents {
         case .pose:
             guard let head = model.detect as? Pose else { throw ConfigError("a pose model without a Pose head") }
             loss = try PoseLoss(
-                detection: detection, keypointShape: head.keypointShape, poseGain: config.double("pose") ?? 12,
+                detection: detection, keypointShape: head.keypointShape, sigmas: keypointSigmas,
+                poseGain: config.double("pose") ?? 12,
                 kobjGain: config.double("kobj") ?? 1)
             (readsKeypoints, metricKinds) = (true, ["B", "P"])
         default:
