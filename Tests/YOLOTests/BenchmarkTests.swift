@@ -81,6 +81,26 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertTrue(log.contains(report.table))
     }
 
+    /// Segment and pose models are benchmarked on their own metric, as the reference's: mAP50-95 of the masks (M)
+    /// or of the keypoints (P), named in the table's header.
+    func testSegmentAndPoseBenchmarksReportTheirOwnMetric() throws {
+        for (task, kind) in [("seg", "M"), ("pose", "P")] {
+            let model = try YOLO(try Fixtures.shared("reference/yolov8n-\(task)-coco8/best.pt"))
+            model.log = { _ in }
+            let data = try SharedDatasets.yaml("coco8-\(task)-trainval.yaml")
+            let report = try model.benchmark(data: data, imgsz: 320, format: "-", overrides: ["workers": 1])
+            let row = try XCTUnwrap(report.rows.first)
+            XCTAssertEqual(row.status, .success, row.note ?? "")
+            XCTAssertTrue(report.table.contains("metrics/mAP50-95(\(kind))"), report.table)
+            // The same pass as the benchmark's: batch 1, square letterbox, conf 0.001.
+            let output = try model.benchmarkValidation(BenchmarkOptions(data: data, imgsz: 320), config: Config(["workers": 1]))
+            let own = try XCTUnwrap(output.instances[kind]).map
+            XCTAssertEqual(try XCTUnwrap(row.metric), own, accuracy: 1e-9)
+            XCTAssertNotEqual(own, output.results.map, "the \(kind) metric, not the boxes'")
+            XCTAssertGreaterThan(own, 0.2, "the overfit checkpoint scores well on its training images")
+        }
+    }
+
     /// The `yolo` executable built beside the tests: `benchmark` is a mode with help, and bad arguments fail before
     /// any model loads.
     func testCommandLine() throws {

@@ -34,7 +34,8 @@ extension YOLO {
                     row.sizeMB = Double(YOLO.fileSize(URL(fileURLWithPath: path)) ?? 0) / 1_048_576  // MiB, as the reference's file_size
                     row.status = .exportedOnly
                     let output = try benchmarkValidation(options, config: config)
-                    (row.metric, row.inferenceMilliseconds, row.status) = (output.results.map, output.speed.inference, .success)
+                    let measured = output.instances[YOLO.benchmarkKind(model.task)] ?? output.results
+                    (row.metric, row.inferenceMilliseconds, row.status) = (measured.map, output.speed.inference, .success)
                 } else {
                     let file = try export(format: format, options: ExportOptions(imgsz: options.imgsz))
                     row.sizeMB = Double(YOLO.fileSize(file) ?? 0) / 1_048_576  // MiB, as the reference's file_size
@@ -46,9 +47,10 @@ extension YOLO {
             }
             rows.append(row)
         }
-        let report = BenchmarkReport(
+        var report = BenchmarkReport(
             modelName: URL(fileURLWithPath: path).lastPathComponent, data: options.data ?? BuiltInDataset.name + ".yaml",
             imgsz: options.imgsz, seconds: Date().timeIntervalSince(start), rows: rows)
+        report.metricKey = "metrics/mAP50-95(\(YOLO.benchmarkKind(model.task)))"
         log(report.text)
         if let handle = FileHandle(forWritingAtPath: "benchmarks.log") ?? {
             FileManager.default.createFile(atPath: "benchmarks.log", contents: nil) ? FileHandle(forWritingAtPath: "benchmarks.log") : nil
@@ -60,17 +62,32 @@ extension YOLO {
         return report
     }
 
-    /// The reference's benchmark validation: batch 1, square letterbox (rect=False), conf 0.001, no plots.
+    /// The metric kind the reference's benchmark reports for a task: masks for segment, pose for pose, else boxes.
+    static func benchmarkKind(_ task: YOLOTask) -> String {
+        switch task {
+        case .segment: "M"
+        case .pose: "P"
+        default: "B"
+        }
+    }
+
+    /// The reference's benchmark validation: batch 1, square letterbox (rect=False), conf 0.001, no plots; the
+    /// built-in dataset labelled for the model's task unless `data` names one.
     func benchmarkValidation(_ options: BenchmarkOptions, config: Config) throws -> ValidationOutput {
-        let path = BuiltInDataset.isBuiltIn(options.data) ? try BuiltInDataset.shapes(progress: false).path : options.data!
+        let path = BuiltInDataset.isBuiltIn(options.data)
+            ? try BuiltInDataset.shapes(labels: BuiltInDataset.labels(for: model.task.rawValue), progress: false).path
+            : options.data!
         let spec = try DatasetSpec(contentsOf: path)
+        let task = try TaskComponents(model: model, config: config, keypointSigmas: spec.keypointSigmas)
         let dataset = try ValDataset(
             spec: spec, split: config.string("split") ?? "val", imgsz: options.imgsz, batchSize: 1, rect: false,
-            stride: Int(model.strides.max() ?? 32), singleClass: config.bool("single_cls"))
+            stride: Int(model.strides.max() ?? 32), singleClass: config.bool("single_cls"), keypoints: task.readsKeypoints)
         let loader = try DataLoader(dataset: dataset, batchSize: 1, workers: config.int("workers") ?? 8, shuffle: false)
+        loader.masks = task.masks
         var settings = config
         try settings.set("conf", .double(0.001))
         let validator = Validator(loader: loader, names: names, config: settings)
+        validator.keypointSigmas = spec.keypointSigmas
         validator.log = log
         return try validator.run(model, showProgress: false)
     }

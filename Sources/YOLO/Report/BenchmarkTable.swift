@@ -28,10 +28,14 @@ public struct BenchmarkRow: Sendable {
 /// (`ASCII_BORDERS_ONLY_CONDENSED`, "-" for what was not measured), then a note per row that is not ✅.
 public struct BenchmarkReport: Sendable {
     public static let metricKey = "metrics/mAP50-95(B)"
-    public static let columns = [" ", "Format", "Status❔", "Size (MB)", metricKey, "Inference time (ms/im)", "FPS"]
+    /// The reference's columns, the metric of the task's own kind: boxes (B), masks (M) or pose (P).
+    public static func columns(metricKey: String = metricKey) -> [String] {
+        [" ", "Format", "Status❔", "Size (MB)", metricKey, "Inference time (ms/im)", "FPS"]
+    }
 
     public var modelName: String, data: String, imgsz: Int, seconds: Double
     public var rows: [BenchmarkRow]
+    public var metricKey = BenchmarkReport.metricKey
 
     public var table: String {
         func text(_ value: Double?, _ digits: Int) -> String {
@@ -41,8 +45,9 @@ public struct BenchmarkReport: Sendable {
             ["\(i + 1)", row.format, row.status.rawValue, text(row.sizeMB, 1), text(row.metric, 4),
              text(row.inferenceMilliseconds, 2), text(row.fps, 2)]
         }
-        let widths = BenchmarkReport.columns.indices.map { c in
-            ([BenchmarkReport.columns[c]] + cells.map { $0[c] }).map(BenchmarkReport.displayWidth).max() ?? 0
+        let columns = BenchmarkReport.columns(metricKey: metricKey)
+        let widths = columns.indices.map { c in
+            ([columns[c]] + cells.map { $0[c] }).map(BenchmarkReport.displayWidth).max() ?? 0
         }
         func line(_ values: [String]) -> String {
             "| " + zip(values, widths).map { value, width in
@@ -51,7 +56,7 @@ public struct BenchmarkReport: Sendable {
         }
         let inner = widths.reduce(0, +) + 3 * (widths.count - 1) + 2
         let border = "+" + String(repeating: "-", count: inner) + "+"
-        return ([border, line(BenchmarkReport.columns), "+" + String(repeating: "=", count: inner) + "+"]
+        return ([border, line(columns), "+" + String(repeating: "=", count: inner) + "+"]
             + cells.map(line) + [border]).joined(separator: "\n")
     }
 

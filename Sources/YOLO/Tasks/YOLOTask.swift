@@ -25,8 +25,8 @@ extension YOLOTask {
     public var builtModes: [String] {
         switch self {
         case .detect: return ["train", "val", "predict", "export", "benchmark"]
-        case .segment: return ["train", "val", "predict", "export"]
-        case .pose: return ["train", "val", "predict", "export"]
+        case .segment: return ["train", "val", "predict", "export", "benchmark"]
+        case .pose: return ["train", "val", "predict", "export", "benchmark"]
         default: return []
         }
     }
