@@ -260,6 +260,10 @@ public final class Trainer {
                 throw ConfigError("\(config.string("resume") ?? "") finished all \(epochs) epochs; nothing to resume")
             }
             log("Resuming training from \(config.string("resume") ?? "") from epoch \(startEpoch + 1) to \(epochs) total epochs")
+        } else if ddp.isMain {
+            // A fresh run in a reused folder (exist_ok=True, or a run killed before its first checkpoint) starts its
+            // results.csv anew: rows of another run would read as this one's (the reference appends to them).
+            if FileManager.default.fileExists(atPath: run.resultsCSV.path) { try FileManager.default.removeItem(at: run.resultsCSV) }
         }
         self.ema = ema
 
