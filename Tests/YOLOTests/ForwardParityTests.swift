@@ -62,7 +62,7 @@ final class ForwardParityTests: XCTestCase {
         XCTAssertEqual(adapted.model.classCount, 2)
         let original = Dictionary(uniqueKeysWithValues: reference.model.stateDict().map { ($0.0, $0.1) })
         let kept = adapted.model.stateDict().filter { original[$0.0]!.shape == $0.1.shape }
-        XCTAssertTrue(try try kept.allSatisfy { try original[$0.0]!.equal($0.1) })
+        XCTAssertTrue(try kept.allSatisfy { try original[$0.0]!.equal($0.1) })
         // Only the class branch changes shape (its width is max(64, min(nc, 100))); everything else is kept.
         let keptNames = Set(kept.map(\.0))
         let outsideClassBranch = adapted.model.stateDict().map(\.0).filter { !$0.hasPrefix("model.22.cv3.") }

@@ -125,7 +125,7 @@ public enum BatchPlot {
                 .resized(width: size.width, height: size.height)  // bilinear on 0/1, as the reference's cv2.resize
             let bgr = [Double(color.b), Double(color.g), Double(color.r)]
             let stride = canvas.width
-            try scaled.withUnsafeBytes { m in
+            scaled.withUnsafeBytes { m in
                 canvas.withUnsafeMutableBytes { pixels in
                     for y in 0..<min(size.height, canvas.height - origin.y) {
                         for x in 0..<min(size.width, canvas.width - origin.x) where m[y * size.width + x] != 0 {
