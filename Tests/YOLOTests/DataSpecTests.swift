@@ -128,6 +128,22 @@ final class DataSpecTests: XCTestCase {
         XCTAssertEqual(c.forEpoch(4, of: nil).mosaic, 0.5)
     }
 
+    func testYAMLOfACopyKeepsTheClassesAndPoseKeys() throws {
+        try folder.mkdir("images/train")
+        let original = try spec(
+            "path: .\ntrain: images/train\nval: images/train\nkpt_shape: [3, 2]\nflip_idx: [2, 1, 0]\n"
+                + "kpt_oks_sigmas: [0.5, 0.25, 0.125]\nnames:\n  0: 'a: b'\n  1: \"it's\"\n")
+        try folder.mkdir("copy/images/val")
+        try folder.write(original.yaml(path: folder.file("copy"), train: "images/val", val: "images/val"), to: "copy.yaml")
+        let copy = try DatasetSpec(contentsOf: folder.file("copy.yaml"))
+        XCTAssertEqual(copy.names, ["a: b", "it's"])
+        XCTAssertEqual(copy.keypointShape?.count, 3)
+        XCTAssertEqual(copy.keypointShape?.dims, 2)
+        XCTAssertEqual(copy.flipIndex, [2, 1, 0])
+        XCTAssertEqual(copy.keypointSigmas, [0.5, 0.25, 0.125])
+        XCTAssertEqual(copy.splits["val"], [folder.file("copy/images/val")])
+    }
+
     private func spec(_ yaml: String) throws -> DatasetSpec {
         try folder.write(yaml, to: "data.yaml")
         return try DatasetSpec(contentsOf: folder.file("data.yaml"))

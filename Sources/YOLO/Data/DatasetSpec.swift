@@ -205,3 +205,18 @@ public struct DatasetSpec: Sendable {
         return url.standardizedFileURL.path
     }
 }
+
+extension DatasetSpec {
+    /// A dataset YAML with this dataset's classes and pose keys over other images: `path` as the root, `train` and
+    /// `val` relative to it. For copies of a dataset (benchmarks, tests) that must not write into the original.
+    public func yaml(path: String, train: String, val: String) -> String {
+        func list<T>(_ values: [T]) -> String { "[" + values.map { "\($0)" }.joined(separator: ", ") + "]" }
+        var text = "path: \(path)\ntrain: \(train)\nval: \(val)\n"
+        if let shape = keypointShape { text += "kpt_shape: \(list([shape.count, shape.dims]))\n" }
+        if let flipIndex { text += "flip_idx: \(list(flipIndex))\n" }
+        if let keypointSigmas { text += "kpt_oks_sigmas: \(list(keypointSigmas))\n" }
+        // JSON strings are YAML's double-quoted scalars: a name with a colon or a quote stays one name.
+        let quoted = names.map { String(decoding: try! JSONEncoder().encode($0), as: UTF8.self) }
+        return text + "names:\n" + quoted.enumerated().map { "  \($0.offset): \($0.element)\n" }.joined()
+    }
+}

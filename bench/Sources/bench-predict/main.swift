@@ -5,10 +5,12 @@
 //   swift build -c release --product bench-predict --scratch-path .build-bench && .build-bench/release/bench-predict \
 //       [--threads N] [--rounds R] [--iterations I] [--imgsz 640] [--batch 16] [--workers W] [--copies C]
 //       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict] [--defaults] [--profile TRACE.json]
-//       [--task detect|segment]
+//       [--task detect|segment|pose]
 //
 // --task segment: the reference's yolov8n-seg checkpoint (../shared/reference/yolov8n-seg-coco8/best.pt), val on
-// coco8-seg with box and mask metrics, predict with masks.
+// coco8-seg with box and mask metrics, predict with masks. --task pose: its yolov8n-pose checkpoint
+// (../shared/reference/yolov8n-pose-coco8/best.pt), val on coco8-pose with box and keypoint metrics, predict with
+// keypoints.
 //
 // --defaults runs each side with its own thread setting instead of --threads: ours all cores (as the CLI), the
 // reference min(8, cores - 1) (what its select_device sets: 1 on a 2-core machine).
@@ -47,11 +49,16 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
     .deletingLastPathComponent().deletingLastPathComponent()
 let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
 let task = option("--task") ?? "detect"
-let segment = task == "segment"
-let checkpoint = option("--checkpoint") ?? shared.appendingPathComponent(
-    segment ? "reference/yolov8n-seg-coco8/best.pt" : "reference/yolov8n-coco8/yolov8n-trained.pt").path
+/// Each task's checkpoint and dataset in ../shared.
+let taskFiles = ["detect": ("reference/yolov8n-coco8/yolov8n-trained.pt", "datasets/coco8"),
+                 "segment": ("reference/yolov8n-seg-coco8/best.pt", "datasets/coco8-seg"),
+                 "pose": ("reference/yolov8n-pose-coco8/best.pt", "datasets/coco8-pose")]
+guard let (checkpointFile, datasetFolder) = taskFiles[task] else {
+    fatalError("--task takes detect, segment or pose, not \(task)")
+}
+let checkpoint = option("--checkpoint") ?? shared.appendingPathComponent(checkpointFile).path
 let images = ["bus.jpg", "zidane.jpg"].map { shared.appendingPathComponent("assets/\($0)").path }
-let coco8 = shared.appendingPathComponent(segment ? "datasets/coco8-seg" : "datasets/coco8").path
+let coco8 = shared.appendingPathComponent(datasetFolder).path
 let script = packageRoot.appendingPathComponent("bench/python/predict_val_bench.py").path
 
 func median(_ values: [Double]) -> Double {
@@ -61,7 +68,8 @@ func median(_ values: [Double]) -> Double {
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
 
-/// coco8's validation images and labels copied `copies` times into a new folder, with a data YAML.
+/// coco8's validation images and labels copied `copies` times into a new folder, with a data YAML (and, for pose,
+/// its kpt_shape and flip_idx).
 func makeDataset(_ tag: String) throws -> (folder: String, yaml: String, count: Int) {
     let fm = FileManager.default
     let folder = fm.temporaryDirectory.appendingPathComponent("swift-yolo-bench-predict-\(tag)-\(getpid())").path
@@ -74,9 +82,7 @@ func makeDataset(_ tag: String) throws -> (folder: String, yaml: String, count: 
             try fm.copyItem(atPath: "\(coco8)/labels/val/\(stem).txt", toPath: "\(folder)/labels/val/\(stem)_\(copy).txt")
         }
     }
-    let names = try DatasetSpec(contentsOf: "\(coco8).yaml").names
-    let yaml = "path: \(folder)\ntrain: images/val\nval: images/val\nnames:\n"
-        + names.enumerated().map { "  \($0.offset): \($0.element)\n" }.joined()
+    let yaml = try DatasetSpec(contentsOf: "\(coco8).yaml").yaml(path: folder, train: "images/val", val: "images/val")
     try yaml.write(toFile: "\(folder)/data.yaml", atomically: true, encoding: .utf8)
     return (folder, "\(folder)/data.yaml", files.count * copies)
 }

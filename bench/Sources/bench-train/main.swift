@@ -7,8 +7,9 @@
 //   swift build -c release --scratch-path .build-bench-train --product bench-train &&
 //       .build-bench-train/release/bench-train [--imgsz 320,640] [--modes defaults,equal] [--threads N] [--batch 16]
 //       [--copies 32] [--warmup 2] [--rounds 1] [--python PATH] [--swift-only] [--workers N (ours)]
-//       [--task detect|segment]
-//   (--task segment: yolov8n-seg.yaml on coco8-seg, the losses box, seg, cls, dfl, sem)
+//       [--task detect|segment|pose]
+//   (--task segment: yolov8n-seg.yaml on coco8-seg, the losses box, seg, cls, dfl, sem;
+//    --task pose: yolov8n-pose.yaml on coco8-pose, kpt_shape [17, 3], the losses box, pose, kobj, cls, dfl)
 //   (or `make bench-train`)
 //
 // Modes: `defaults` runs each side as it runs itself (ours: torch threads = cores, as the CLI sets them, and data
@@ -34,13 +35,15 @@ let rounds = max(1, Int(option("--rounds") ?? "") ?? 1)
 let swiftOnly = arguments.contains("--swift-only")
 let python = option("--python") ?? "/work/.venv-ultralytics/bin/python"
 let task = option("--task") ?? "detect"
-guard ["detect", "segment"].contains(task) else { fatalError("--task takes detect or segment, not \(task)") }
-let modelYAML = task == "segment" ? "yolov8n-seg.yaml" : "yolov8n.yaml"
+/// Each task's model and dataset (the reference's names).
+let taskFiles = ["detect": ("yolov8n.yaml", "coco8"), "segment": ("yolov8n-seg.yaml", "coco8-seg"),
+                 "pose": ("yolov8n-pose.yaml", "coco8-pose")]
+guard let (modelYAML, datasetName) = taskFiles[task] else { fatalError("--task takes detect, segment or pose, not \(task)") }
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 let coco8 =
     option("--coco8")
-    ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/datasets/\(task == "segment" ? "coco8-seg" : "coco8")").path
+    ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/datasets/\(datasetName)").path
 let script = packageRoot.appendingPathComponent("bench/python/train_bench.py").path
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("swift-yolo-bench-train-\(getpid())").path
 
@@ -53,7 +56,7 @@ struct SideResult {
 
 /// coco8's training images and labels copied `copies` times each (label caches land here, not in the shared
 /// dataset; copies, as our image listing does not follow symbolic links), its 4 validation images, and a YAML
-/// naming coco8's 80 classes.
+/// naming its classes (and, for pose, its kpt_shape and flip_idx).
 func makeDataset() throws -> String {
     let fm = FileManager.default
     for sub in ["images/train", "labels/train", "images/val", "labels/val"] {
@@ -72,9 +75,7 @@ func makeDataset() throws -> String {
             }
         }
     }
-    let names = try DatasetSpec(contentsOf: "\(coco8).yaml").names
-    let yaml = "path: \(work)/data\ntrain: images/train\nval: images/val\nnames:\n"
-        + names.enumerated().map { "  \($0.offset): \($0.element)\n" }.joined()
+    let yaml = try DatasetSpec(contentsOf: "\(coco8).yaml").yaml(path: "\(work)/data", train: "images/train", val: "images/val")
     try yaml.write(toFile: "\(work)/data.yaml", atomically: true, encoding: .utf8)
     return "\(work)/data.yaml"
 }
