@@ -156,6 +156,7 @@ ct_tensor ct_to(ct_tensor t, int dtype, int kind, int index, bool copy) {
   CT_HANDLE(wrap(T(t).to(options(dtype, kind, index), /*non_blocking=*/false, copy)));
 }
 ct_tensor ct_contiguous(ct_tensor t) { CT_HANDLE(wrap(T(t).contiguous())); }
+ct_tensor ct_contiguous_channels_last(ct_tensor t) { CT_HANDLE(wrap(T(t).contiguous(at::MemoryFormat::ChannelsLast))); }
 
 // ---- creation ----
 ct_tensor ct_full(const int64_t *shape, int ndim, double value, int dtype, int kind, int index) {

@@ -12,6 +12,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <ATen/Config.h>
 #include <ATen/autocast_mode.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 
 #include <memory>
 #include <sstream>
@@ -165,16 +166,49 @@ ct_profile ct_profile_start(const char *chrome_trace_path) {
 int ct_profile_stop(ct_profile p) { CT_STATUS(delete p); }
 
 // ---- neural-network functions ----
+static at::Tensor conv2d(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b, const int64_t stride[2],
+                         const int64_t padding[2], const int64_t dilation[2], int64_t groups) {
+  if (use_mkldnn_for_inference(x, w, b))
+    // Channels-last inputs stay so (oneDNN then writes its output in the same layout, without converting).
+    return at::mkldnn_convolution(x.contiguous(x.suggest_memory_format()), w.contiguous(w.suggest_memory_format()), b,
+                                  dims(padding, 2), dims(stride, 2), dims(dilation, 2), groups);
+  return at::conv2d(x, w, b, dims(stride, 2), dims(padding, 2), dims(dilation, 2), groups);
+}
 ct_tensor ct_conv2d(ct_tensor x, ct_tensor w, ct_tensor bias, const int64_t stride[2], const int64_t padding[2],
                     const int64_t dilation[2], int64_t groups) {
-  CT_HANDLE([&] {
-    const at::Tensor b = optional_tensor(bias);
-    if (use_mkldnn_for_inference(T(x), T(w), b))
-      return wrap(at::mkldnn_convolution(T(x).contiguous(), T(w).contiguous(), b, dims(padding, 2), dims(stride, 2),
-                                         dims(dilation, 2), groups));
-    return wrap(at::conv2d(T(x), T(w), b, dims(stride, 2), dims(padding, 2), dims(dilation, 2), groups));
-  }());
+  CT_HANDLE(wrap(conv2d(T(x), T(w), optional_tensor(bias), stride, padding, dilation, groups)));
 }
+
+// oneDNN's convolution with an elementwise post-op, registered by libtorch 2.x (its Inductor's CPU path); absent
+// from 1.13. Found once, by name, so that one source builds against both.
+static const c10::OperatorHandle *pointwise_convolution() {
+  static const c10::optional<c10::OperatorHandle> op =
+      c10::Dispatcher::singleton().findSchema({"mkldnn::_convolution_pointwise", ""});
+  return op ? &*op : nullptr;
+}
+static bool conv2d_silu_is_fused(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b) {
+  return pointwise_convolution() && use_mkldnn_for_inference(x, w, b);
+}
+static at::Tensor conv2d_silu(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b, const int64_t stride[2],
+                              const int64_t padding[2], const int64_t dilation[2], int64_t groups) {
+  if (!conv2d_silu_is_fused(x, w, b)) {
+    at::Tensor y = conv2d(x, w, b, stride, padding, dilation, groups);
+    return at::GradMode::is_enabled() ? at::silu(y) : at::silu_(y);  // in place unless autograd needs y
+  }
+  const auto list = [](const int64_t v[2]) { return c10::IValue(std::vector<int64_t>{v[0], v[1]}); };
+  // (X, W, B?, padding, stride, dilation, groups, attr, scalars, algorithm?) -> Y, as its schema declares.
+  std::vector<c10::IValue> stack{x.contiguous(x.suggest_memory_format()), w.contiguous(w.suggest_memory_format()),
+                                 b.defined() ? c10::IValue(b) : c10::IValue(), list(padding), list(stride),
+                                 list(dilation), c10::IValue(groups), c10::IValue(std::string("swish")),
+                                 c10::IValue(c10::List<c10::optional<at::Scalar>>()), c10::IValue()};
+  pointwise_convolution()->callBoxed(&stack);
+  return stack.at(0).toTensor();
+}
+ct_tensor ct_conv2d_silu(ct_tensor x, ct_tensor w, ct_tensor bias, const int64_t stride[2], const int64_t padding[2],
+                         const int64_t dilation[2], int64_t groups) {
+  CT_HANDLE(wrap(conv2d_silu(T(x), T(w), optional_tensor(bias), stride, padding, dilation, groups)));
+}
+int ct_conv2d_silu_is_fused(ct_tensor x, ct_tensor w) { CT_BOOL(conv2d_silu_is_fused(T(x), T(w), at::Tensor())); }
 ct_tensor ct_batch_norm(ct_tensor x, ct_tensor weight, ct_tensor bias, ct_tensor running_mean, ct_tensor running_var,
                         bool training, double momentum, double eps) {
   CT_HANDLE(wrap(at::batch_norm(T(x), optional_tensor(weight), optional_tensor(bias), optional_tensor(running_mean),

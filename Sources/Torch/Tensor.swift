@@ -127,6 +127,9 @@ public final class Tensor: @unchecked Sendable {
         return try checked(ct_to(handle, dtype.rawValue, d.kind, d.index, copy))
     }
     public func contiguous() throws -> Tensor { try checked(ct_contiguous(handle)) }
+    /// A 4-D tensor with channels-last strides: the same (N, C, H, W) values, stored NHWC. oneDNN's CPU convolutions
+    /// read and write this layout directly.
+    public func contiguousChannelsLast() throws -> Tensor { try checked(ct_contiguous_channels_last(handle)) }
     /// A copy that shares nothing with this tensor.
     public func clone() throws -> Tensor { try to(device: device, dtype: dtype, copy: true) }
     /// A second handle to the same tensor (same storage, same autograd identity).

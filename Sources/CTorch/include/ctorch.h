@@ -58,6 +58,8 @@ int ct_copy_out(ct_tensor t, void *out, size_t bytes);
 int ct_item(ct_tensor t, double *out);
 ct_tensor ct_to(ct_tensor t, int dtype, int device_kind, int device_index, bool copy);
 ct_tensor ct_contiguous(ct_tensor t);
+// The tensor (4-D) with channels-last strides (NHWC in memory, NCHW in shape); itself when it already has them.
+ct_tensor ct_contiguous_channels_last(ct_tensor t);
 
 // ---- creation ----------------------------------------------------------------------------------------------
 ct_tensor ct_full(const int64_t *shape, int ndim, double value, int dtype, int device_kind, int device_index);
@@ -139,6 +141,12 @@ int ct_chunk(ct_tensor t, int64_t chunks, int64_t dim, ct_tensor *out, int capac
 // ---- neural-network functions ------------------------------------------------------------------------------
 ct_tensor ct_conv2d(ct_tensor x, ct_tensor w, ct_tensor bias /* nullable */, const int64_t stride[2],
                     const int64_t padding[2], const int64_t dilation[2], int64_t groups);
+// silu(conv2d(...)). Outside autograd on float CPU tensors, where the engine has oneDNN's fused convolution
+// (mkldnn::_convolution_pointwise, libtorch 2.x), one call with the SiLU as a post-op; elsewhere the two functions.
+ct_tensor ct_conv2d_silu(ct_tensor x, ct_tensor w, ct_tensor bias /* nullable */, const int64_t stride[2],
+                         const int64_t padding[2], const int64_t dilation[2], int64_t groups);
+// Whether ct_conv2d_silu takes the fused path for this input and weight (1, 0; -1 on error).
+int ct_conv2d_silu_is_fused(ct_tensor x, ct_tensor w);
 ct_tensor ct_batch_norm(ct_tensor x, ct_tensor weight, ct_tensor bias, ct_tensor running_mean,
                         ct_tensor running_var, bool training, double momentum, double eps);
 // Training's Conv block: silu(batch_norm(conv2d(x, w, stride, padding), the batch's statistics)), updating the

@@ -21,6 +21,23 @@ extension Tensor {
         return try checked(ct_conv2d(handle, weight.handle, bias?.handle, s, p, d, Int64(groups)))
     }
 
+    /// `conv2d` followed by SiLU. At inference on the CPU, on engines whose oneDNN has the fused convolution
+    /// (libtorch 2.x), one call with the SiLU applied as the output is written; elsewhere the two functions.
+    public func conv2dSiLU(
+        _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+        dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) throws -> Tensor {
+        let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
+        let d = [Int64(dilation.0), Int64(dilation.1)]
+        if isChannelBlocked {
+            return try channelsFirst().conv2dSiLU(
+                weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        }
+        return try checked(ct_conv2d_silu(handle, weight.handle, bias?.handle, s, p, d, Int64(groups)))
+    }
+    /// Whether `conv2dSiLU` of this input with `weight` runs as one fused call here.
+    public func conv2dSiLUIsFused(_ weight: Tensor) throws -> Bool { try answer(ct_conv2d_silu_is_fused(handle, weight.handle)) }
+
     /// Batch normalisation over the channel dimension. In training it uses the batch's statistics and updates
     /// the running ones in place (running = (1 - momentum) * running + momentum * batch).
     public func batchNorm(

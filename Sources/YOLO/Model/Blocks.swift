@@ -35,6 +35,11 @@ final class Conv: Module, UnaryLayer, ModelLayer {
                 runningMean: bn.runningMean, runningVar: bn.runningVar, momentum: bn.momentum, eps: bn.eps,
                 channelBlockedOutput: true)
         }
+        if bn == nil, activation, !isGradEnabled, countedFlops == nil {  // fused inference: SiLU as the conv's post-op
+            return try x.conv2dSiLU(
+                conv.weight, bias: conv.bias, stride: conv.stride, padding: conv.padding, dilation: conv.dilation,
+                groups: conv.groups)
+        }
         var y = try conv(x)
         if let bn { y = try bn(y) }
         if let counted = countedFlops {

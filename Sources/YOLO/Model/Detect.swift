@@ -43,10 +43,10 @@ class Detect: Module {
     }
 
     /// A branch over every level, (batch, channels, anchors) with the anchors concatenated P3, P4, P5 (row-major
-    /// within a level).
+    /// within a level). Reshaped, not viewed: at inference the maps are channels-last.
     static func levels(_ branches: [Sequential], _ features: [Tensor], channels: Int) throws -> Tensor {
         let b = features[0].size(0)
-        return try Tensor.cat(zip(branches, features).map { try $0($1).view(b, channels, -1) }, dim: -1)
+        return try Tensor.cat(zip(branches, features).map { try $0($1).reshape(b, channels, -1) }, dim: -1)
     }
 
     /// Raw outputs of both branches over every level.

@@ -5,7 +5,9 @@
 //   swift build -c release --product bench-predict --scratch-path .build-bench && .build-bench/release/bench-predict \
 //       [--threads N] [--rounds R] [--iterations I] [--imgsz 640] [--batch 16] [--workers W] [--copies C]
 //       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict] [--defaults] [--profile TRACE.json]
-//       [--task detect|segment|pose]
+//       [--task detect|segment|pose] [--nchw]
+//
+// --nchw: our inference in NCHW, as the reference's, instead of channels-last (to measure what the layout gains).
 //
 // --task segment: the reference's yolov8n-seg checkpoint (../shared/reference/yolov8n-seg-coco8/best.pt), val on
 // coco8-seg with box and mask metrics, predict with masks. --task pose: its yolov8n-pose checkpoint
@@ -150,6 +152,7 @@ do {
     let model = try DetectionModel.load(contentsOf: checkpoint)
     try model.fuse()
     model.eval()
+    model.channelsLastInference = !arguments.contains("--nchw")  // --nchw: the layout the reference runs in
     var config = Config()
     try config.set("imgsz", .int(imgsz))
     let predictor = Predictor(model: model, config: config)
