@@ -7,9 +7,11 @@
 //   swift build -c release --scratch-path .build-bench-train --product bench-train &&
 //       .build-bench-train/release/bench-train [--imgsz 320,640] [--modes defaults,equal] [--threads N] [--batch 16]
 //       [--copies 32] [--warmup 2] [--rounds 1] [--python PATH] [--swift-only] [--workers N (ours)]
-//       [--task detect|segment|pose]
+//       [--task detect|segment|pose] [--same-init]
 //   (--task segment: yolov8n-seg.yaml on coco8-seg, the losses box, seg, cls, dfl, sem;
 //    --task pose: yolov8n-pose.yaml on coco8-pose, kpt_shape [17, 3], the losses box, pose, kobj, cls, dfl)
+//   (--same-init: both sides start from one initial model, the reference's fresh draw at seed 0 saved by
+//    bench/python/init_checkpoint.py, so that their first-epoch losses compare data and training, not the draw)
 //   (or `make bench-train`)
 //
 // Modes: `defaults` runs each side as it runs itself (ours: torch threads = cores, as the CLI sets them, and data
@@ -45,6 +47,7 @@ let coco8 =
     option("--coco8")
     ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/datasets/\(datasetName)").path
 let script = packageRoot.appendingPathComponent("bench/python/train_bench.py").path
+let sameInit = arguments.contains("--same-init")
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("swift-yolo-bench-train-\(getpid())").path
 
 struct SideResult {
@@ -81,10 +84,10 @@ func makeDataset() throws -> String {
 }
 
 /// Our Trainer for one epoch, timed by an on_train_batch_end callback (as the reference side is).
-func measureSwift(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
+func measureSwift(yaml: String, model startingModel: String, imgsz: Int, threads: Int) throws -> SideResult {
     Runtime.threads = threads
     let trainer = try Trainer(Config([
-        "data": .string(yaml), "model": .string(modelYAML), "task": .string(task), "epochs": .int(1), "imgsz": .int(imgsz),
+        "data": .string(yaml), "model": .string(startingModel), "task": .string(task), "epochs": .int(1), "imgsz": .int(imgsz),
         "batch": .int(batchSize), "val": .bool(false), "plots": .bool(false), "project": .string("\(work)/runs"),
         "name": .string("swift"), "exist_ok": .bool(true), "seed": .int(0),
     ].merging(option("--workers").flatMap(Int.init).map { ["workers": .int($0)] } ?? [:]) { $1 }))
@@ -104,10 +107,10 @@ func measureSwift(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
 }
 
 /// The reference's trainer, through train_bench.py (threads 0: its own choice).
-func measurePython(yaml: String, imgsz: Int, threads: Int) throws -> SideResult {
+func measurePython(yaml: String, model startingModel: String, imgsz: Int, threads: Int) throws -> SideResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script, yaml, "\(imgsz)", "\(batchSize)", "\(warmup)", "\(threads)", "\(work)/runs", modelYAML]
+    process.arguments = [script, yaml, "\(imgsz)", "\(batchSize)", "\(warmup)", "\(threads)", "\(work)/runs", startingModel]
     process.currentDirectoryURL = URL(fileURLWithPath: work)
     let out = Pipe()
     process.standardOutput = out
@@ -129,6 +132,20 @@ func measurePython(yaml: String, imgsz: Int, threads: Int) throws -> SideResult 
                        threads: json["threads"] as? Int ?? -1, workers: json["workers"] as? Int ?? -1)
 }
 
+/// The reference's initial model for `modelYAML` at seed 0, saved as a checkpoint (for --same-init).
+func saveInitialModel() throws -> String {
+    let path = "\(work)/initial.pt"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [packageRoot.appendingPathComponent("bench/python/init_checkpoint.py").path, modelYAML, path]
+    process.currentDirectoryURL = URL(fileURLWithPath: work)
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw DataError("\(python) init_checkpoint.py \(modelYAML) failed") }
+    return path
+}
+
 func loadAverage() -> String {
     ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3)
         .joined(separator: " ")
@@ -141,7 +158,9 @@ func describe(_ m: SideResult) -> String {
 do {
     defer { try? FileManager.default.removeItem(atPath: work) }
     let yaml = try makeDataset()
-    print("bench-train: \(modelYAML) from scratch, batch \(batchSize), \(copies * 4) images (\(URL(fileURLWithPath: coco8).lastPathComponent) train x\(copies)), "
+    // What both sides train from: the model YAML, or with --same-init one saved initial model.
+    let startingModel = sameInit ? try saveInitialModel() : modelYAML
+    print("bench-train: \(modelYAML) from \(sameInit ? "one initial model (the reference's draw at seed 0)" : "scratch"), batch \(batchSize), \(copies * 4) images (\(URL(fileURLWithPath: coco8).lastPathComponent) train x\(copies)), "
         + "1 epoch timed after \(warmup) warm-up batches, \(rounds) round(s), \(cores) cores, load average \(loadAverage())")
     for mode in modes {
         for imgsz in sizes {
@@ -149,9 +168,9 @@ do {
             let theirThreads = mode == "equal" ? equalThreads : 0
             var ours: [SideResult] = [], theirs: [SideResult] = []
             for round in 0..<rounds {  // alternate which side goes first
-                if round % 2 == 1, !swiftOnly { theirs.append(try measurePython(yaml: yaml, imgsz: imgsz, threads: theirThreads)) }
-                ours.append(try measureSwift(yaml: yaml, imgsz: imgsz, threads: ourThreads))
-                if round % 2 == 0, !swiftOnly { theirs.append(try measurePython(yaml: yaml, imgsz: imgsz, threads: theirThreads)) }
+                if round % 2 == 1, !swiftOnly { theirs.append(try measurePython(yaml: yaml, model: startingModel, imgsz: imgsz, threads: theirThreads)) }
+                ours.append(try measureSwift(yaml: yaml, model: startingModel, imgsz: imgsz, threads: ourThreads))
+                if round % 2 == 0, !swiftOnly { theirs.append(try measurePython(yaml: yaml, model: startingModel, imgsz: imgsz, threads: theirThreads)) }
             }
             let a = ours.max { $0.imagesPerSecond < $1.imagesPerSecond }!
             print("imgsz \(imgsz), \(mode == "equal" ? "equal threads" : "each side's defaults"):")
