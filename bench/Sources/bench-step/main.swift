@@ -1,10 +1,12 @@
 // bench-step: where a training step's time goes, ours and the reference's, phase by phase, on one fixed batch
 // (yolov8n.yaml, nc 80, batch 16, the same synthetic images and boxes on both sides): forward, loss, backward,
-// clipping + AdamW step, EMA update. Times are the main thread's CPU time, so with one torch thread (the default
+// clipping + AdamW step, EMA update. --task segment: yolov8n-seg.yaml, each box also a rectangular mask (overlap
+// index maps at imgsz / 4, later boxes over earlier ones). Times are the main thread's CPU time, so with one torch thread (the default
 // here) a busy machine distorts them little; the median of --steps steps after 2 warm-up steps.
 //
 //   swift build -c release --scratch-path .build-bench --product bench-step && .build-bench/release/bench-step \
 //       [--imgsz 320] [--batch 16] [--threads 1] [--steps 6] [--python PATH] [--swift-only] [--profile trace.json]
+//       [--task detect|segment]
 // --profile writes our last step's libtorch operator calls (of --profile-phase only, when given; else one file per
 // phase, PATH.forward ...) as Chrome traces; bench/python/trace_summary.py sums one. The reference side does the same
 // with PATH.reference.
@@ -25,6 +27,8 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
     .deletingLastPathComponent().deletingLastPathComponent()
 let script = packageRoot.appendingPathComponent("bench/python/step_bench.py").path
 let phases = ["forward", "loss", "backward", "optimizer", "ema"]
+let segment = option("--task") == "segment"
+let modelYAML = segment ? "yolov8n-seg.yaml" : "yolov8n.yaml"
 
 func threadCPU() -> Double {
     var t = timespec()
@@ -49,13 +53,36 @@ func syntheticTargets() -> [Float] {
     return rows
 }
 
+/// Segment: (batch, imgsz / 4, imgsz / 4) index maps, object j of an image (its j-th row) painted as its box with
+/// value j + 1, later objects over earlier ones (the loss reads the maps as the loader writes them).
+func syntheticMasks() -> [Int32] {
+    let side = imgsz / 4
+    let rows = syntheticTargets()
+    var maps = [Int32](repeating: 0, count: batchSize * side * side)
+    for r in 0..<(rows.count / 6) {
+        let (i, j) = (Int(rows[r * 6]), r % 3)
+        let (cx, cy, w, h) = (rows[r * 6 + 2], rows[r * 6 + 3], rows[r * 6 + 4], rows[r * 6 + 5])
+        let (x1, x2) = (Int((cx - w / 2) * Float(side)), Int((cx + w / 2) * Float(side)))
+        let (y1, y2) = (Int((cy - h / 2) * Float(side)), Int((cy + h / 2) * Float(side)))
+        for y in max(y1, 0)..<min(y2, side) {
+            for x in max(x1, 0)..<min(x2, side) { maps[(i * side + y) * side + x] = Int32(j + 1) }
+        }
+    }
+    return maps
+}
+
 func measureSwift() throws -> [String: Double] {
     Runtime.threads = threads
     Runtime.seed(0)
     _ = AllocatorTuning.applied  // as training has it, from its first DataLoader
-    let model = try DetectionModel(spec: ModelSpec(contentsOf: "yolov8n.yaml", nc: 80))
+    let model = try DetectionModel(spec: ModelSpec(contentsOf: modelYAML, nc: 80))
     model.train()
-    let criterion = DetectionLoss(model: model)
+    let detection = DetectionLoss(model: model)
+    let masks = try Tensor(syntheticMasks(), shape: [batchSize, imgsz / 4, imgsz / 4])
+    func criterion(_ head: HeadOutput, targets: Tensor) throws -> LossResult {
+        segment ? try SegmentationLoss(detection: detection, overlap: true)(head, targets: targets, masks: masks)
+            : try detection(head, targets: targets)
+    }
     let optimizer = try OptimizerChoice.choose(name: "AdamW", lr: 0.001, momentum: 0.9, classes: 80, iterations: 100)
         .make(ParameterGroups(model), weightDecay: 0.0005)
     let ema = try ModelEMA(model)
@@ -95,7 +122,7 @@ func measureSwift() throws -> [String: Double] {
 func measurePython() throws -> [String: Double] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script, "\(imgsz)", "\(batchSize)", "\(threads)", "\(steps)"]
+    process.arguments = [script, "\(imgsz)", "\(batchSize)", "\(threads)", "\(steps)", segment ? "segment" : "detect"]
         + (option("--profile").map { [$0 + ".reference", option("--profile-phase") ?? "loss"] } ?? [])
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -108,7 +135,7 @@ func measurePython() throws -> [String: Double] {
 }
 
 do {
-    print("bench-step: yolov8n.yaml, batch \(batchSize), imgsz \(imgsz), \(threads) torch threads, main-thread CPU ms, median of \(steps) steps")
+    print("bench-step: \(modelYAML), batch \(batchSize), imgsz \(imgsz), \(threads) torch threads, main-thread CPU ms, median of \(steps) steps")
     let ours = try measureSwift()
     let reference = arguments.contains("--swift-only") ? [:] : try measurePython()
     print("phase".padding(toLength: 12, withPad: " ", startingAt: 0) + "  swift-yolo   reference   ratio")
