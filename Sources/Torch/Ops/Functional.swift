@@ -12,13 +12,7 @@ extension Tensor {
         _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
         dilation: (Int, Int) = (1, 1), groups: Int = 1
     ) throws -> Tensor {
-        let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
-        let d = [Int64(dilation.0), Int64(dilation.1)]
-        if isChannelBlocked {
-            return try channelsFirst().conv2d(
-                weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
-        }
-        return try checked(ct_conv2d(handle, weight.handle, bias?.handle, s, p, d, Int64(groups)))
+        try convolve(weight, bias, stride, padding, dilation, groups, silu: false)
     }
 
     /// `conv2d` followed by SiLU. At inference on the CPU, on engines whose oneDNN has the fused convolution
@@ -27,16 +21,21 @@ extension Tensor {
         _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
         dilation: (Int, Int) = (1, 1), groups: Int = 1
     ) throws -> Tensor {
-        let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
-        let d = [Int64(dilation.0), Int64(dilation.1)]
-        if isChannelBlocked {
-            return try channelsFirst().conv2dSiLU(
-                weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
-        }
-        return try checked(ct_conv2d_silu(handle, weight.handle, bias?.handle, s, p, d, Int64(groups)))
+        try convolve(weight, bias, stride, padding, dilation, groups, silu: true)
     }
     /// Whether `conv2dSiLU` of this input with `weight` runs as one fused call here.
     public func conv2dSiLUIsFused(_ weight: Tensor) throws -> Bool { try answer(ct_conv2d_silu_is_fused(handle, weight.handle)) }
+
+    private func convolve(
+        _ weight: Tensor, _ bias: Tensor?, _ stride: (Int, Int), _ padding: (Int, Int), _ dilation: (Int, Int),
+        _ groups: Int, silu: Bool
+    ) throws -> Tensor {
+        if isChannelBlocked { return try channelsFirst().convolve(weight, bias, stride, padding, dilation, groups, silu: silu) }
+        let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
+        let d = [Int64(dilation.0), Int64(dilation.1)]
+        let call = silu ? ct_conv2d_silu : ct_conv2d
+        return try checked(call(handle, weight.handle, bias?.handle, s, p, d, Int64(groups)))
+    }
 
     /// Batch normalisation over the channel dimension. In training it uses the batch's statistics and updates
     /// the running ones in place (running = (1 - momentum) * running + momentum * batch).
