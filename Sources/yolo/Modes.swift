@@ -70,7 +70,7 @@ enum Checks {
     static func report() -> String {
         [
             "swift-yolo \(CommandLineTool.version)", "libtorch \(Runtime.torchVersion), \(Runtime.threads) intra-op threads",
-            "CPU cores \(ProcessInfo.processInfo.activeProcessorCount), memory \(ProcessInfo.processInfo.physicalMemory >> 30) GiB",
+            "CPU \(CPUInfo.current), \(ProcessInfo.processInfo.activeProcessorCount) cores, memory \(ProcessInfo.processInfo.physicalMemory >> 30) GiB",
             "CUDA available: \(Device.cudaCount > 0), \(Device.cudaCount) device(s)"
                 + (Device.mps.isAvailable ? ", MPS available" : "")
                 + ", training's fused CPU Conv block: \(Runtime.fusedConvBlock)",

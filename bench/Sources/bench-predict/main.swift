@@ -168,6 +168,8 @@ do {
         : "\(threads) torch threads on both sides"
     print("bench-predict: \((checkpoint as NSString).lastPathComponent), CPU, \(threadText), "
         + "\(cores) cores, \(rounds) rounds alternating the sides")
+    print("machine: \(CPUInfo.current); ours on libtorch \(Runtime.torchVersion)"
+        + (swiftOnly ? "" : ", the reference on \(python)'s torch"))
 
     if !arguments.contains("--no-predict") {
         // Calls alternate between the sides one by one, so that both see the same moment of the machine; the ratio

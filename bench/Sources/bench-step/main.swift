@@ -136,6 +136,8 @@ func measurePython() throws -> [String: Double] {
 
 do {
     print("bench-step: \(modelYAML), batch \(batchSize), imgsz \(imgsz), \(threads) torch threads, main-thread CPU ms, median of \(steps) steps")
+    print("machine: \(CPUInfo.current); ours on libtorch \(Runtime.torchVersion)"
+        + (arguments.contains("--swift-only") ? "" : ", the reference on \(python)'s torch"))
     let ours = try measureSwift()
     let reference = arguments.contains("--swift-only") ? [:] : try measurePython()
     print("phase".padding(toLength: 12, withPad: " ", startingAt: 0) + "  swift-yolo   reference   ratio")

@@ -162,6 +162,8 @@ do {
     let startingModel = sameInit ? try saveInitialModel() : modelYAML
     print("bench-train: \(modelYAML) from \(sameInit ? "one initial model (the reference's draw at seed 0)" : "scratch"), batch \(batchSize), \(copies * 4) images (\(URL(fileURLWithPath: coco8).lastPathComponent) train x\(copies)), "
         + "1 epoch timed after \(warmup) warm-up batches, \(rounds) round(s), \(cores) cores, load average \(loadAverage())")
+    print("machine: \(CPUInfo.current); ours on libtorch \(Runtime.torchVersion)"
+        + (swiftOnly ? "" : ", the reference on \(python)'s torch"))
     for mode in modes {
         for imgsz in sizes {
             let ourThreads = mode == "equal" ? equalThreads : cores
