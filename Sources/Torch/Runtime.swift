@@ -11,6 +11,17 @@ public enum Runtime {
         }
     }
 
+    /// Whether inference may run 3x3 stride-1 convolutions by NNPACK's Winograd kernel (on by default). It applies
+    /// where `winogradIsAvailable`, to float32 CPU convolutions outside autograd of 32 or more channels over maps of
+    /// 1024 or more pixels; off, oneDNN's direct convolution runs them (the same values within float32 rounding).
+    public static var winogradConvolutions: Bool {
+        get { invariant(ct_winograd_enabled()) == 1 }
+        set { ct_set_winograd_enabled(newValue) }
+    }
+    /// Whether this libtorch has NNPACK (pip's torch does, Debian's 1.13 does not) and this CPU runs it (AVX2 and
+    /// FMA on x86).
+    public static var winogradIsAvailable: Bool { invariant(ct_winograd_available()) == 1 }
+
     /// Seeds every libtorch generator (CPU and CUDA).
     public static func seed(_ value: UInt64) { _ = invariant(ct_manual_seed(value)) }
 

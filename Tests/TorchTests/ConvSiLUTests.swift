@@ -4,7 +4,8 @@ import XCTest
 
 /// Inference's convolution + SiLU (`conv2dSiLU`): the fused oneDNN call where the engine has it (libtorch 2.x) gives
 /// what conv2d then silu give, in NCHW and channels-last, with and without bias, strides 1 and 2, grouped; under
-/// autograd (and on 1.13) the two functions run, with gradients.
+/// autograd (and on 1.13) the two functions run, with gradients. NNPACK's Winograd convolution (pip's torch on AVX2)
+/// gives what oneDNN's direct one gives, within float32 rounding.
 final class ConvSiLUTests: XCTestCase {
     override func setUp() { Runtime.seed(5) }
 
@@ -21,7 +22,7 @@ final class ConvSiLUTests: XCTestCase {
             let (p, s) = ((k / 2, k / 2), (stride, stride))
             let (y, expected, isFused) = try withNoGrad {
                 (try x.conv2dSiLU(w, bias: b, stride: s, padding: p, groups: groups),
-                 try x.conv2d(w, bias: b, stride: s, padding: p, groups: groups).silu(), try x.conv2dSiLUIsFused(w))
+                 try x.conv2d(w, bias: b, stride: s, padding: p, groups: groups).silu(), try x.convolutionKernel(w, bias: b, stride: s, padding: p, groups: groups, silu: true) == .oneDNNWithSiLU)
             }
             fused += isFused ? 1 : 0
             XCTAssertEqual(y.shape, expected.shape)
@@ -35,12 +36,48 @@ final class ConvSiLUTests: XCTestCase {
     func testUnderAutogradItIsConvThenSiLUWithGradients() throws {
         let x = try Tensor.randn([1, 8, 6, 6]).requiresGrad(true)
         let w = try (Tensor.randn([8, 8, 3, 3]) * 0.2).requiresGrad(true)
-        XCTAssertFalse(try x.conv2dSiLUIsFused(w))
+        XCTAssertEqual(try x.convolutionKernel(w, padding: (1, 1), silu: true), .libtorch)
         let y = try x.conv2dSiLU(w, padding: (1, 1))
         try y.sum().backward()
         let gradient = try XCTUnwrap(w.grad)
         let x2 = try x.detach().requiresGrad(true), w2 = try w.detach().requiresGrad(true)
         try x2.conv2d(w2, padding: (1, 1)).silu().sum().backward()
         XCTAssertLessThan(try (gradient - XCTUnwrap(w2.grad)).abs().amax().item(), 1e-5)
+    }
+
+    func testWinogradMatchesTheDirectConvolution() throws {
+        let (enabled, threads) = (Runtime.winogradConvolutions, Runtime.threads)
+        defer { (Runtime.winogradConvolutions, Runtime.threads) = (enabled, threads) }
+        Runtime.threads = 3  // a single image splits into 3 bands of rows, each with its own halo
+        for (shape, out, channelsLast) in [([1, 32, 40, 36], 48, false), ([2, 64, 32, 32], 32, true)] {
+            var x = try Tensor.randn(shape)
+            if channelsLast { x = try x.contiguousChannelsLast() }
+            let w = try Tensor.randn([out, shape[1], 3, 3]) * 0.1, b = try Tensor.randn([out])
+            let run = { (winograd: Bool) throws -> (Tensor, Tensor, Tensor.ConvolutionKernel) in
+                Runtime.winogradConvolutions = winograd
+                return try withNoGrad {
+                    (try x.conv2dSiLU(w, bias: b, padding: (1, 1)), try x.conv2d(w, bias: b, padding: (1, 1)),
+                     try x.convolutionKernel(w, bias: b, padding: (1, 1), silu: true))
+                }
+            }
+            let (fast, fastConv, kernel) = try run(true), (direct, directConv, directKernel) = try run(false)
+            XCTAssertEqual(kernel, Runtime.winogradIsAvailable ? .winograd : directKernel, "\(shape)")
+            XCTAssertNotEqual(directKernel, .winograd)
+            XCTAssertEqual(fast.shape, [shape[0], out, shape[2], shape[3]])
+            // Its output keeps the input's layout, so that the next layer reads it as it reads oneDNN's.
+            XCTAssertEqual(fast.isContiguous, !channelsLast, "\(shape)")
+            let scale = try directConv.abs().amax().item()
+            XCTAssertLessThan(try (fastConv - directConv).abs().amax().item(), 1e-4 * scale, "\(shape)")
+            XCTAssertLessThan(try (fast - direct).abs().amax().item(), 1e-4 * scale, "\(shape)")
+        }
+        // Below 32 channels or 1024 pixels, and for other kernels or strides, oneDNN keeps them.
+        let small = try Tensor.randn([1, 16, 40, 40]), tiny = try Tensor.randn([1, 64, 20, 20])
+        try withNoGrad {
+            XCTAssertNotEqual(try small.convolutionKernel(Tensor.randn([32, 16, 3, 3]), padding: (1, 1)), .winograd)
+            XCTAssertNotEqual(try tiny.convolutionKernel(Tensor.randn([64, 64, 3, 3]), padding: (1, 1)), .winograd)
+            let large = try Tensor.randn([1, 64, 40, 40])
+            XCTAssertNotEqual(try large.convolutionKernel(Tensor.randn([64, 64, 3, 3]), stride: (2, 2), padding: (1, 1)), .winograd)
+            XCTAssertNotEqual(try large.convolutionKernel(Tensor.randn([64, 64, 1, 1])), .winograd)
+        }
     }
 }

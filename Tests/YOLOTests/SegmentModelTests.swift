@@ -52,7 +52,9 @@ final class SegmentModelTests: XCTestCase {
 
         try model.fuse()
         let (fused, fusedRaw) = try withNoGrad { try model.model.predict(input) }
-        XCTAssertLessThan(try (fused.slice(dim: 1, end: 4) - output.slice(dim: 1, end: 4)).abs().amax().item(), 1e-3)
+        // Folding the batch norms changes float32 rounding; with NNPACK's Winograd convolutions (pip's torch on AVX2)
+        // the boxes moved by up to 1.04e-3 px (of 640).
+        XCTAssertLessThan(try (fused.slice(dim: 1, end: 4) - output.slice(dim: 1, end: 4)).abs().amax().item(), 2e-3)
         XCTAssertLessThan(try (fused.slice(dim: 1, start: 4) - output.slice(dim: 1, start: 4)).abs().amax().item(), 1e-3)
         XCTAssertLessThan(try (fusedRaw.prototypes! - raw.prototypes!).abs().amax().item(), 1e-3)
     }

@@ -139,14 +139,20 @@ int ct_split(ct_tensor t, const int64_t *sizes, int nsizes, int64_t dim, ct_tens
 int ct_chunk(ct_tensor t, int64_t chunks, int64_t dim, ct_tensor *out, int capacity);
 
 // ---- neural-network functions ------------------------------------------------------------------------------
+// conv2d, then SiLU when `silu`. Outside autograd on float CPU tensors it calls the fastest kernel the engine has
+// for the shape (see ct_conv2d_kernel); elsewhere libtorch's conv2d (and silu).
 ct_tensor ct_conv2d(ct_tensor x, ct_tensor w, ct_tensor bias /* nullable */, const int64_t stride[2],
-                    const int64_t padding[2], const int64_t dilation[2], int64_t groups);
-// silu(conv2d(...)). Outside autograd on float CPU tensors, where the engine has oneDNN's fused convolution
-// (mkldnn::_convolution_pointwise, libtorch 2.x), one call with the SiLU as a post-op; elsewhere the two functions.
-ct_tensor ct_conv2d_silu(ct_tensor x, ct_tensor w, ct_tensor bias /* nullable */, const int64_t stride[2],
-                         const int64_t padding[2], const int64_t dilation[2], int64_t groups);
-// Whether ct_conv2d_silu takes the fused path for this input and weight (1, 0; -1 on error).
-int ct_conv2d_silu_is_fused(ct_tensor x, ct_tensor w);
+                    const int64_t padding[2], const int64_t dilation[2], int64_t groups, bool silu);
+// The kernel ct_conv2d takes for these arguments: 0 libtorch's conv2d (then silu), 1 oneDNN's convolution (then
+// silu), 2 oneDNN's convolution with SiLU as its post-op (libtorch 2.x), 3 NNPACK's Winograd convolution (then silu;
+// libtorch builds with NNPACK, 3x3 stride 1); -1 on error.
+int ct_conv2d_kernel(ct_tensor x, ct_tensor w, ct_tensor bias /* nullable */, const int64_t stride[2],
+                     const int64_t padding[2], const int64_t dilation[2], int64_t groups, bool silu);
+// NNPACK's Winograd convolution: whether this libtorch has NNPACK and this CPU runs it (1, 0; -1 on error), and
+// whether ct_conv2d may use it (on unless set off).
+int ct_winograd_available(void);
+int ct_winograd_enabled(void);
+void ct_set_winograd_enabled(bool enabled);
 ct_tensor ct_batch_norm(ct_tensor x, ct_tensor weight, ct_tensor bias, ct_tensor running_mean,
                         ct_tensor running_var, bool training, double momentum, double eps);
 // Training's Conv block: silu(batch_norm(conv2d(x, w, stride, padding), the batch's statistics)), updating the

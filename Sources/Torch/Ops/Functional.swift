@@ -23,19 +23,37 @@ extension Tensor {
     ) throws -> Tensor {
         try convolve(weight, bias, stride, padding, dilation, groups, silu: true)
     }
-    /// Whether `conv2dSiLU` of this input with `weight` runs as one fused call here.
-    public func conv2dSiLUIsFused(_ weight: Tensor) throws -> Bool { try answer(ct_conv2d_silu_is_fused(handle, weight.handle)) }
+
+    /// The kernel a convolution of this input takes (`conv2d`, or `conv2dSiLU` when `silu`).
+    public enum ConvolutionKernel: Int32, Sendable {
+        /// libtorch's conv2d: under autograd or autocast, off the CPU, or outside float32.
+        case libtorch = 0
+        /// oneDNN's convolution, called directly (channels-last inputs stay so).
+        case oneDNN = 1
+        /// oneDNN's convolution with SiLU applied as its output is written (libtorch 2.x).
+        case oneDNNWithSiLU = 2
+        /// NNPACK's Winograd convolution (see `Runtime.winogradConvolutions`).
+        case winograd = 3
+    }
+    public func convolutionKernel(
+        _ weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+        dilation: (Int, Int) = (1, 1), groups: Int = 1, silu: Bool = false
+    ) throws -> ConvolutionKernel {
+        let (s, p, d) = (Self.pair(stride), Self.pair(padding), Self.pair(dilation))
+        let code = ct_conv2d_kernel(handle, weight.handle, bias?.handle, s, p, d, Int64(groups), silu)
+        guard code >= 0, let kernel = ConvolutionKernel(rawValue: code) else { throw TorchError.last() }
+        return kernel
+    }
 
     private func convolve(
         _ weight: Tensor, _ bias: Tensor?, _ stride: (Int, Int), _ padding: (Int, Int), _ dilation: (Int, Int),
         _ groups: Int, silu: Bool
     ) throws -> Tensor {
         if isChannelBlocked { return try channelsFirst().convolve(weight, bias, stride, padding, dilation, groups, silu: silu) }
-        let s = [Int64(stride.0), Int64(stride.1)], p = [Int64(padding.0), Int64(padding.1)]
-        let d = [Int64(dilation.0), Int64(dilation.1)]
-        let call = silu ? ct_conv2d_silu : ct_conv2d
-        return try checked(call(handle, weight.handle, bias?.handle, s, p, d, Int64(groups)))
+        let (s, p, d) = (Self.pair(stride), Self.pair(padding), Self.pair(dilation))
+        return try checked(ct_conv2d(handle, weight.handle, bias?.handle, s, p, d, Int64(groups), silu))
     }
+    private static func pair(_ v: (Int, Int)) -> [Int64] { [Int64(v.0), Int64(v.1)] }
 
     /// Batch normalisation over the channel dimension. In training it uses the batch's statistics and updates
     /// the running ones in place (running = (1 - momentum) * running + momentum * batch).

@@ -5,9 +5,10 @@
 //   swift build -c release --product bench-predict --scratch-path .build-bench && .build-bench/release/bench-predict \
 //       [--threads N] [--rounds R] [--iterations I] [--imgsz 640] [--batch 16] [--workers W] [--copies C]
 //       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict] [--defaults] [--profile TRACE.json]
-//       [--task detect|segment|pose] [--nchw]
+//       [--task detect|segment|pose] [--nchw] [--no-winograd]
 //
 // --nchw: our inference in NCHW, as the reference's, instead of channels-last (to measure what the layout gains).
+// --no-winograd: our 3x3 stride-1 convolutions on oneDNN's direct kernel instead of NNPACK's Winograd one (pip's torch).
 //
 // --task segment: the reference's yolov8n-seg checkpoint (../shared/reference/yolov8n-seg-coco8/best.pt), val on
 // coco8-seg with box and mask metrics, predict with masks. --task pose: its yolov8n-pose checkpoint
@@ -153,6 +154,7 @@ do {
     try model.fuse()
     model.eval()
     model.channelsLastInference = !arguments.contains("--nchw")  // --nchw: the layout the reference runs in
+    if arguments.contains("--no-winograd") { Runtime.winogradConvolutions = false }
     var config = Config()
     try config.set("imgsz", .int(imgsz))
     let predictor = Predictor(model: model, config: config)
