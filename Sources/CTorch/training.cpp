@@ -338,7 +338,7 @@ int ct_conv2d_kernel(ct_tensor x, ct_tensor w, ct_tensor bias, const int64_t str
 }
 int ct_winograd_available(void) { CT_BOOL(winograd_available()); }
 int ct_winograd_enabled(void) { CT_BOOL(winograd_enabled.load()); }
-void ct_set_winograd_enabled(bool enabled) { winograd_enabled = enabled; }
+void ct_set_winograd_enabled(bool enabled) { winograd_enabled = enabled; }  // nothrow: an atomic store
 ct_tensor ct_batch_norm(ct_tensor x, ct_tensor weight, ct_tensor bias, ct_tensor running_mean, ct_tensor running_var,
                         bool training, double momentum, double eps) {
   CT_HANDLE(wrap(at::batch_norm(T(x), optional_tensor(weight), optional_tensor(bias), optional_tensor(running_mean),
