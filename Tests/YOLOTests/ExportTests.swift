@@ -215,7 +215,9 @@ final class ExportTests: XCTestCase {
         let onnxProto = try Tensor(protoData.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, shape: [1, 32, 80, 80])
         let protoError = try (onnxProto - XCTUnwrap(raw.prototypes)).abs().amax().item()
         print("segment ONNX vs Swift: output0 \(outputError), output1 \(protoError)")
-        XCTAssertLessThan(outputError, 1e-3)
+        // Boxes in pixels of 320: ONNX Runtime's direct convolutions against ours, which on pip's torch run the 3x3
+        // ones by NNPACK's Winograd kernel (measured 1.13e-3 there, below 1e-3 with oneDNN's).
+        XCTAssertLessThan(outputError, 2e-3)
         XCTAssertLessThan(protoError, 1e-3)
     }
 
