@@ -21,14 +21,8 @@
 #include <mutex>
 #include <sstream>
 
-// NNPACK's header ships with the libtorch builds that include it (pip's); Debian's 1.13 has neither.
-#if defined(__x86_64__) && __has_include(<nnpack.h>)
-#include <dlfcn.h>
-#include <nnpack.h>
-#define CT_NNPACK 1
-#endif
-
 #include "common.h"
+#include "winograd.h"
 
 using namespace ctorch;
 namespace optim = torch::optim;
@@ -181,118 +175,14 @@ static const c10::OperatorHandle *pointwise_convolution() {
   return op ? &*op : nullptr;
 }
 
-// NNPACK's Winograd convolution (F(6x6, 3x3) on 8x8 tiles: 2.25x fewer multiplications than a direct one). Builds of
-// libtorch with NNPACK (pip's) never choose it on x86, where oneDNN comes first; at inference, 3x3 stride-1
-// convolutions of 32 or more channels over maps of 1024 or more pixels take 0.5-0.6x oneDNN's time on AVX2 (yolov8n
-// at 640x480, 2 threads: 42 instead of 71 ms over its 3x3 stride-1 layers). NNPACK checks the CPU when it starts
-// (AVX2 and FMA on x86) and reports itself unavailable elsewhere.
-static std::atomic<bool> winograd_enabled{true};
-static bool winograd_available() {
-#ifdef CT_NNPACK
-  return at::_nnpack_available();  // starts NNPACK, once
-#else
-  return false;
-#endif
-}
-static bool use_winograd(const at::Tensor &x, const at::Tensor &w, const int64_t stride[2], const int64_t padding[2],
-                         const int64_t dilation[2], int64_t groups) {
-  return w.dim() == 4 && w.size(2) == 3 && w.size(3) == 3 && stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 &&
-         dilation[1] == 1 && groups == 1 && padding[0] >= 0 && padding[0] < 3 && padding[1] >= 0 && padding[1] < 3 &&
-         x.size(1) >= 32 && w.size(0) >= 32 && x.size(2) * x.size(3) >= 1024 && winograd_enabled &&
-         winograd_available();
-}
-
-#ifdef CT_NNPACK
-// Runs job(0..<count) on libtorch's OpenMP threads, each thread taking the next job (libgomp's entry for `#pragma omp
-// parallel`, found at run time: libtorch has loaded it, and this clang-compiled file has no -fopenmp); on the calling
-// thread alone where it is absent or already inside a parallel region.
-static void parallel_jobs(int64_t count, const std::function<void(int64_t)> &job) {
-  using Parallel = void (*)(void (*)(void *), void *, unsigned, unsigned);
-  static const auto gomp_parallel = reinterpret_cast<Parallel>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
-  struct Work {
-    const std::function<void(int64_t)> &job;
-    const int64_t count;
-    std::atomic<int64_t> next{0};
-    std::mutex lock;
-    std::exception_ptr error;  // the first job's failure: exceptions must not leave an OpenMP thread
-  } work{job, count};
-  const auto run = [](void *data) {
-    Work &w = *static_cast<Work *>(data);
-    for (int64_t i = w.next++; i < w.count; i = w.next++) try {
-        w.job(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> hold(w.lock);
-        if (!w.error) w.error = std::current_exception();
-      }
-  };
-  const int64_t threads = std::min<int64_t>(at::get_num_threads(), count);
-  if (threads > 1 && gomp_parallel && !at::in_parallel_region())
-    gomp_parallel(run, &work, static_cast<unsigned>(threads), 0);
-  else
-    run(&work);
-  if (work.error) std::rethrow_exception(work.error);
-}
-
-// conv2d(x, w, b) (then SiLU), 3x3 at stride 1, by NNPACK's Winograd kernel on libtorch's OpenMP threads, in NCHW:
-// each job is a band of output rows of one image (one image per job once there are as many as threads), whose input
-// rows (with their halo) it convolves on its own thread, then applies SiLU to. Not through NNPACK's own thread pool:
-// its workers and OpenMP's spin while they wait, and on 2 cores each pool then ran on one core after the other's turn
-// (the convolutions took twice as long inside yolov8n as alone).
-static at::Tensor winograd_convolution(const at::Tensor &x_, const at::Tensor &w, const at::Tensor &b,
-                                       const int64_t padding[2], bool silu) {
-  const at::Tensor x = x_.contiguous();  // NNPACK reads NCHW; its output stays NCHW
-  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), width = x.size(3), o = w.size(0);
-  const int64_t oh = h + 2 * padding[0] - 2, ow = width + 2 * padding[1] - 2;
-  at::Tensor y = at::empty({n, o, oh, ow}, x.options());
-  const at::Tensor weight = w.contiguous(), bias = b.defined() ? b.contiguous() : at::zeros({o}, w.options());
-  // Images split into bands until every thread has one (each band at least one 6-row tile high).
-  const int64_t bands = std::max<int64_t>(1, std::min<int64_t>((at::get_num_threads() + n - 1) / n, oh / 6));
-  parallel_jobs(n * bands, [&](int64_t job) {
-    const int64_t image = job / bands, band = job % bands;
-    const int64_t r0 = oh * band / bands, r1 = oh * (band + 1) / bands;
-    // Output rows r0..<r1 read input rows top..<bottom; those outside the image are NNPACK's zero padding.
-    const int64_t top = r0 - padding[0], bottom = r1 + 2 - padding[0];
-    const int64_t first = std::max<int64_t>(top, 0), end = std::min<int64_t>(bottom, h);
-    const at::Tensor input = bands == 1 ? x[image] : x[image].slice(1, first, end).contiguous();
-    at::Tensor out = bands == 1 ? y[image] : at::empty({o, r1 - r0, ow}, x.options());
-    nnp_size input_size, kernel_size, subsampling;
-    input_size.width = width, input_size.height = end - first;
-    kernel_size.width = kernel_size.height = 3;
-    subsampling.width = subsampling.height = 1;
-    nnp_padding pad;
-    pad.top = first - top, pad.bottom = bottom - end, pad.left = pad.right = padding[1];
-    // NNPACK's scratch memory, kept per thread: allocated by NNPACK on every call, its pages would be faulted in anew.
-    thread_local at::Tensor workspace;
-    const auto convolve = [&](void *buffer, size_t *size) {
-      return nnp_convolution_inference(
-          nnp_convolution_algorithm_auto, nnp_convolution_transform_strategy_compute, c, o, input_size, pad,
-          kernel_size, subsampling, input.data_ptr<float>(), weight.data_ptr<float>(), bias.data_ptr<float>(),
-          out.data_ptr<float>(), buffer, size, nnp_activation_identity, nullptr, nullptr, nullptr);
-    };
-    size_t size = 0;
-    nnp_status status = convolve(nullptr, &size);  // the scratch size this convolution needs
-    if (status == nnp_status_success) {
-      if (!workspace.defined() || static_cast<size_t>(workspace.numel()) < size + 64)
-        workspace = at::empty({static_cast<int64_t>(size + 64)}, at::kByte);
-      const auto address = reinterpret_cast<uintptr_t>(workspace.data_ptr());
-      status = convolve(reinterpret_cast<void *>((address + 63) & ~uintptr_t(63)), &size);  // 64-byte aligned
-    }
-    TORCH_CHECK(status == nnp_status_success, "NNPACK's convolution failed (status ", static_cast<int>(status), ")");
-    if (silu) at::silu_(out);
-    if (bands > 1) y[image].slice(1, r0, r1).copy_(out);
-  });
-  return y.contiguous(x_.suggest_memory_format());  // the input's layout, which the next layers expect
-}
-#endif
-
 // Which kernel an inference convolution takes (the values of ct_conv2d_kernel).
-enum ConvKernel { aten = 0, onednn = 1, onednn_silu = 2, winograd = 3 };
+enum class ConvKernel { aten = 0, onednn = 1, onednn_silu = 2, winograd = 3 };
 static ConvKernel conv_kernel(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b, const int64_t stride[2],
                               const int64_t padding[2], const int64_t dilation[2], int64_t groups, bool silu) {
-  if (!is_cpu_float_inference(x, w, b)) return aten;
-  if (use_winograd(x, w, stride, padding, dilation, groups)) return winograd;
-  if (!AT_MKLDNN_ENABLED() || !at::globalContext().userEnabledMkldnn()) return aten;
-  return silu && pointwise_convolution() ? onednn_silu : onednn;
+  if (!is_cpu_float_inference(x, w, b)) return ConvKernel::aten;
+  if (winograd::applies(x, w, stride, padding, dilation, groups)) return ConvKernel::winograd;
+  if (!AT_MKLDNN_ENABLED() || !at::globalContext().userEnabledMkldnn()) return ConvKernel::aten;
+  return silu && pointwise_convolution() ? ConvKernel::onednn_silu : ConvKernel::onednn;
 }
 
 // conv2d, then SiLU when `silu`, by the kernel conv_kernel chooses. Channels-last inputs give channels-last outputs.
@@ -302,20 +192,20 @@ static at::Tensor convolve(const at::Tensor &x, const at::Tensor &w, const at::T
   const auto layout = x.suggest_memory_format();
   at::Tensor y;
   switch (conv_kernel(x, w, b, stride, padding, dilation, groups, silu)) {
-    case winograd:
+    case ConvKernel::winograd:
 #ifdef CT_NNPACK
-      return winograd_convolution(x, w, b, padding, silu);
+      return winograd::convolve(x, w, b, padding, silu);
 #endif
       [[fallthrough]];
-    case aten:
+    case ConvKernel::aten:
       y = at::conv2d(x, w, b, list(stride), list(padding), list(dilation), groups);
       break;
-    case onednn:
+    case ConvKernel::onednn:
       // Channels-last inputs stay so (oneDNN then writes its output in the same layout, without converting).
       y = at::mkldnn_convolution(x.contiguous(layout), w.contiguous(w.suggest_memory_format()), b, list(padding),
                                  list(stride), list(dilation), groups);
       break;
-    case onednn_silu: {
+    case ConvKernel::onednn_silu: {
       // (X, W, B?, padding, stride, dilation, groups, attr, scalars, algorithm?) -> Y, as its schema declares.
       std::vector<c10::IValue> stack{x.contiguous(layout), w.contiguous(w.suggest_memory_format()),
                                      b.defined() ? c10::IValue(b) : c10::IValue(), list(padding), list(stride),
@@ -334,11 +224,11 @@ ct_tensor ct_conv2d(ct_tensor x, ct_tensor w, ct_tensor bias, const int64_t stri
 }
 int ct_conv2d_kernel(ct_tensor x, ct_tensor w, ct_tensor bias, const int64_t stride[2], const int64_t padding[2],
                      const int64_t dilation[2], int64_t groups, bool silu) {
-  CT_COUNT(conv_kernel(T(x), T(w), optional_tensor(bias), stride, padding, dilation, groups, silu));
+  CT_COUNT(static_cast<int>(conv_kernel(T(x), T(w), optional_tensor(bias), stride, padding, dilation, groups, silu)));
 }
-int ct_winograd_available(void) { CT_BOOL(winograd_available()); }
-int ct_winograd_enabled(void) { CT_BOOL(winograd_enabled.load()); }
-void ct_set_winograd_enabled(bool enabled) { winograd_enabled = enabled; }  // nothrow: an atomic store
+int ct_winograd_available(void) { CT_BOOL(winograd::available()); }
+int ct_winograd_enabled(void) { CT_BOOL(winograd::enabled.load()); }
+void ct_set_winograd_enabled(bool enabled) { winograd::enabled = enabled; }  // nothrow: an atomic store
 ct_tensor ct_batch_norm(ct_tensor x, ct_tensor weight, ct_tensor bias, ct_tensor running_mean, ct_tensor running_var,
                         bool training, double momentum, double eps) {
   CT_HANDLE(wrap(at::batch_norm(T(x), optional_tensor(weight), optional_tensor(bias), optional_tensor(running_mean),

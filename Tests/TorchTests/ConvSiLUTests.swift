@@ -49,7 +49,7 @@ final class ConvSiLUTests: XCTestCase {
         let (enabled, threads) = (Runtime.winogradConvolutions, Runtime.threads)
         defer { (Runtime.winogradConvolutions, Runtime.threads) = (enabled, threads) }
         Runtime.threads = 3  // a single image splits into 3 bands of rows, each with its own halo
-        for (shape, out, channelsLast) in [([1, 32, 40, 36], 48, false), ([2, 64, 32, 32], 32, true)] {
+        for (shape, out, channelsLast) in [([1, 32, 40, 36], 48, false), ([2, 40, 32, 30], 36, true)] {  // 40 x 30: not whole 8x8 tiles
             var x = try Tensor.randn(shape)
             if channelsLast { x = try x.contiguousChannelsLast() }
             let w = try Tensor.randn([out, shape[1], 3, 3]) * 0.1, b = try Tensor.randn([out])
@@ -70,14 +70,33 @@ final class ConvSiLUTests: XCTestCase {
             XCTAssertLessThan(try (fastConv - directConv).abs().amax().item(), 1e-4 * scale, "\(shape)")
             XCTAssertLessThan(try (fast - direct).abs().amax().item(), 1e-4 * scale, "\(shape)")
         }
-        // Below 32 channels or 1024 pixels, and for other kernels or strides, oneDNN keeps them.
-        let small = try Tensor.randn([1, 16, 40, 40]), tiny = try Tensor.randn([1, 64, 20, 20])
+        // Below 32 channels or 256 pixels, and for other kernels or strides, oneDNN keeps them.
+        let small = try Tensor.randn([1, 16, 40, 40]), tiny = try Tensor.randn([1, 64, 15, 15])
         try withNoGrad {
             XCTAssertNotEqual(try small.convolutionKernel(Tensor.randn([32, 16, 3, 3]), padding: (1, 1)), .winograd)
             XCTAssertNotEqual(try tiny.convolutionKernel(Tensor.randn([64, 64, 3, 3]), padding: (1, 1)), .winograd)
             let large = try Tensor.randn([1, 64, 40, 40])
             XCTAssertNotEqual(try large.convolutionKernel(Tensor.randn([64, 64, 3, 3]), stride: (2, 2), padding: (1, 1)), .winograd)
             XCTAssertNotEqual(try large.convolutionKernel(Tensor.randn([64, 64, 1, 1])), .winograd)
+        }
+    }
+
+    /// The Winograd path keeps each weight's transform between calls: a weight changed in place (as loading a state
+    /// dict or an optimizer step does) must give the new convolution, not the old one.
+    func testWinogradFollowsAWeightChangedInPlace() throws {
+        let enabled = Runtime.winogradConvolutions
+        defer { Runtime.winogradConvolutions = enabled }
+        Runtime.winogradConvolutions = true
+        let x = try Tensor.randn([1, 32, 24, 24]), w = try Tensor.randn([32, 32, 3, 3]) * 0.1
+        try withNoGrad {
+            let before = try x.conv2d(w, padding: (1, 1))
+            try w.mul_(-2)
+            let after = try x.conv2d(w, padding: (1, 1))
+            let scale = try before.abs().amax().item()
+            XCTAssertGreaterThan(scale, 0)
+            XCTAssertLessThan(try (after + before * 2).abs().amax().item(), 2e-4 * scale)
+            try w.copy_(Tensor.zeros([32, 32, 3, 3]))
+            XCTAssertEqual(try x.conv2d(w, padding: (1, 1)).abs().amax().item(), 0)
         }
     }
 }
