@@ -16,6 +16,7 @@
 #include <cmath>
 
 #include "common.h"
+#include "winograd.h"
 
 using namespace ctorch;
 
@@ -28,7 +29,7 @@ static at::Tensor channels_first(const at::Tensor &x) {
 static at::Tensor unfused(const at::Tensor &x, const at::Tensor &w, const at::Tensor &gamma, const at::Tensor &beta,
                           const at::Tensor &running_mean, const at::Tensor &running_var, at::IntArrayRef stride,
                           at::IntArrayRef padding, double momentum, double eps) {
-  at::Tensor y = at::conv2d(x, w, {}, stride, padding);
+  at::Tensor y = winograd::training_conv2d(x, w, stride, padding);  // NNPACK's where it applies
   return at::silu(at::batch_norm(y, gamma, beta, running_mean, running_var, true, momentum, eps, true));
 }
 

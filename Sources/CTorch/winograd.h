@@ -10,6 +10,7 @@
 #pragma once
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <atomic>
 #include <cstring>
@@ -128,26 +129,8 @@ inline void write_planes(const at::Tensor &planes, const at::Tensor &target, boo
   transpose(planes.data_ptr<float>(), o, pixels, pixels, target.data_ptr<float>(), o);
 }
 
-// The Winograd transform of a weight [O, C, 3, 3] (NNPACK's precompute strategy, 64 floats per kernel), computed once
-// per weight and version: without it each band of each call transformed the weight again. Entries hold their weight
-// weakly; those of weights that are gone are dropped at the next insertion.
-inline at::Tensor kernel_transform(const at::Tensor &weight) {
-  struct Entry {
-    c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> weight;
-    const void *data;
-    int64_t version;
-    at::Tensor transform;
-  };
-  static std::mutex lock;
-  static std::unordered_map<const c10::TensorImpl *, Entry> entries;
-  const int64_t version = weight.is_inference() ? 0 : weight._version();
-  std::lock_guard<std::mutex> hold(lock);
-  const auto found = entries.find(weight.unsafeGetTensorImpl());
-  if (found != entries.end() && !found->second.weight.expired() && found->second.data == weight.data_ptr() &&
-      found->second.version == version)
-    return found->second.transform;
-  for (auto e = entries.begin(); e != entries.end();) e = e->second.weight.expired() ? entries.erase(e) : std::next(e);
-
+// The Winograd transform of a weight [O, C, 3, 3] (NNPACK's precompute strategy: 64 floats per kernel).
+inline at::Tensor compute_transform(const at::Tensor &weight) {
   const at::Tensor w = weight.contiguous();
   const auto transform_into = [&](void *buffer, size_t *size) {
     nnp_size input_size, kernel_size, subsampling;
@@ -164,28 +147,60 @@ inline at::Tensor kernel_transform(const at::Tensor &weight) {
   check(transform_into(nullptr, &size));
   at::Tensor transform = at::empty({static_cast<int64_t>(size / sizeof(float) + 16)}, at::kFloat);
   const auto address = reinterpret_cast<uintptr_t>(transform.data_ptr());
-  const auto aligned = (address + 63) & ~uintptr_t(63);
+  const auto aligned = (address + 63) & ~uintptr_t(63);  // NNPACK's alignment
   check(transform_into(reinterpret_cast<void *>(aligned), &size));
-  transform = transform.narrow(0, static_cast<int64_t>((aligned - address) / sizeof(float)),
-                               static_cast<int64_t>(size / sizeof(float)));
+  return transform.narrow(0, static_cast<int64_t>((aligned - address) / sizeof(float)),
+                          static_cast<int64_t>(size / sizeof(float)));
+}
+
+// compute_transform(weight), kept per weight and version (a call transforms the weight otherwise). Entries hold their
+// weight weakly; those of weights that are gone are dropped at the next insertion. The transforms take 7x their
+// weights' memory: past 256 MB of them (yolov8n needs about 45 MB) further weights are transformed at each call.
+inline at::Tensor kernel_transform(const at::Tensor &weight) {
+  struct Entry {
+    c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> weight;
+    const void *data;
+    int64_t version;
+    at::Tensor transform;
+  };
+  static std::mutex lock;
+  static std::unordered_map<const c10::TensorImpl *, Entry> entries;
+  const int64_t version = weight.is_inference() ? 0 : weight._version();
+  std::lock_guard<std::mutex> hold(lock);
+  const auto found = entries.find(weight.unsafeGetTensorImpl());
+  if (found != entries.end() && !found->second.weight.expired() && found->second.data == weight.data_ptr() &&
+      found->second.version == version)
+    return found->second.transform;
+  if (found != entries.end()) entries.erase(found);
+  int64_t bytes = 0;
+  for (auto e = entries.begin(); e != entries.end();)
+    if (e->second.weight.expired()) {
+      e = entries.erase(e);
+    } else {
+      bytes += e->second.transform.nbytes();
+      ++e;
+    }
+  const at::Tensor transform = compute_transform(weight);
+  if (bytes + static_cast<int64_t>(transform.nbytes()) > (int64_t(256) << 20)) return transform;
   entries.insert_or_assign(weight.unsafeGetTensorImpl(),
-      Entry{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(weight.getIntrusivePtr()), weight.data_ptr(), version, transform});
+                           Entry{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(
+                                     weight.getIntrusivePtr()),
+                                 weight.data_ptr(), version, transform});
   return transform;
 }
 
 // conv2d(x, w, b) (then SiLU), 3x3 at stride 1, by NNPACK's Winograd kernel on libtorch's OpenMP threads: each job
 // is a band of output rows of one image (one image per job once there are as many images as threads). A job copies
 // its input rows (with their halo) to NCHW, which NNPACK reads, convolves them on its own thread with the weight's
-// precomputed transform, applies SiLU and writes the rows into the output in the input's layout: one copy in and one
+// transform, applies SiLU and writes the rows into the output in the input's layout: one copy in and one
 // out, whatever the layout. Not through NNPACK's own thread pool: its workers and OpenMP's spin while they wait, and
 // on 2 cores each pool then ran on one core after the other's turn (twice the time inside yolov8n as alone).
 inline at::Tensor convolve(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b, const int64_t padding[2],
-                           bool silu) {
+                           bool silu, const at::Tensor &transform) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), width = x.size(3), o = w.size(0);
   const int64_t oh = h + 2 * padding[0] - 2, ow = width + 2 * padding[1] - 2;
   const auto layout = x.suggest_memory_format();  // the next layers expect the input's
   at::Tensor y = at::empty({n, o, oh, ow}, x.options().memory_format(layout));
-  const at::Tensor transform = kernel_transform(w);
   const at::Tensor bias = b.defined() ? b.contiguous() : at::zeros({o}, w.options());
   // Images split into bands until every thread has one (each band at least one 6-row tile high).
   const int64_t bands = std::max<int64_t>(1, std::min<int64_t>((at::get_num_threads() + n - 1) / n, oh / 6));
@@ -218,6 +233,61 @@ inline at::Tensor convolve(const at::Tensor &x, const at::Tensor &w, const at::T
   });
   return y;
 }
+
+// conv2d(x, w) at inference, with the weight's transform kept between calls.
+inline at::Tensor convolve(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b, const int64_t padding[2],
+                           bool silu) {
+  return convolve(x, w, b, padding, silu, kernel_transform(w));
+}
+
+// conv2d(x, w) (3x3, stride 1, no bias) for training, as one autograd node: the forward and the input's gradient (a
+// convolution of the output's gradient with the flipped, transposed weight) by the Winograd kernel, the weight's
+// gradient by libtorch.
+struct TrainingConvolution : public torch::autograd::Function<TrainingConvolution> {
+  static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const at::Tensor &w,
+                            int64_t pad_h, int64_t pad_w) {
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["pad_h"] = pad_h;
+    ctx->saved_data["pad_w"] = pad_w;
+    const int64_t padding[2] = {pad_h, pad_w};
+    return convolve(x.contiguous(), w, at::Tensor(), padding, false, kernel_transform(w));
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &w = saved[1];
+    const int64_t pad_h = ctx->saved_data["pad_h"].toInt(), pad_w = ctx->saved_data["pad_w"].toInt();
+    const at::Tensor dy = grads[0].contiguous();
+    at::Tensor dx, dw;
+    if (ctx->needs_input_grad(0)) {
+      const at::Tensor flipped = w.flip({2, 3}).transpose(0, 1).contiguous();
+      const int64_t padding[2] = {2 - pad_h, 2 - pad_w};
+      dx = convolve(dy, flipped, at::Tensor(), padding, false, compute_transform(flipped));
+    }
+    if (ctx->needs_input_grad(1))
+      dw = std::get<1>(at::convolution_backward(dy, x, w, c10::nullopt, {1, 1}, {pad_h, pad_w}, {1, 1}, false,
+                                                {0, 0}, 1, {false, true, false}));
+    return {dx, dw, at::Tensor(), at::Tensor()};
+  }
+};
+
+// Whether conv2d(x, w) of training's Conv block (no bias, groups 1) takes TrainingConvolution.
+inline bool applies_in_training(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride,
+                                at::IntArrayRef padding) {
+  const int64_t ones[2] = {1, 1}, pad[2] = {padding[0], padding[1]}, step[2] = {stride[0], stride[1]};
+  return !ctorch::autocast_enabled(at::kCPU) && x.device().is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && x.dim() == 4 &&
+         !x.is_mkldnn() && applies(x, w, step, pad, ones, 1) && 2 - padding[0] >= 0 && 2 - padding[1] >= 0;
+}
 #endif
+
+// conv2d(x, w, stride, padding) for training's Conv block: TrainingConvolution where it applies, else libtorch's.
+inline at::Tensor training_conv2d(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride,
+                                  at::IntArrayRef padding) {
+#ifdef CT_NNPACK
+  if (stride.size() == 2 && padding.size() == 2 && applies_in_training(x, w, stride, padding))
+    return TrainingConvolution::apply(x, w, padding[0], padding[1]);
+#endif
+  return at::conv2d(x, w, {}, stride, padding);
+}
 
 }  // namespace winograd

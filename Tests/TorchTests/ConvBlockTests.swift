@@ -32,6 +32,29 @@ final class ConvBlockTests: XCTestCase {
         XCTAssertEqual(fusedCount, Runtime.fusedConvBlock == .active ? 4 : 0, "\(Runtime.fusedConvBlock)")
     }
 
+    /// Where libtorch has NNPACK (pip's torch on AVX2), the block's 3x3 stride-1 convolutions of 32 or more channels
+    /// over 256 or more pixels run its Winograd kernel forward and for the input's gradient: the same values and
+    /// gradients as the composition, and (its float32 rounding differing from oneDNN's) not the output with it off.
+    func testWinogradConvolutionInTheBlockMatchesComposition() throws {
+        let enabled = Runtime.winogradConvolutions
+        defer { Runtime.winogradConvolutions = enabled }
+        Runtime.winogradConvolutions = true
+        _ = try check(Case(input: [2, 32, 18, 20], outChannels: 40, kernel: 3, stride: 1, inputGrad: true))
+        _ = try check(Case(input: [3, 48, 16, 16], outChannels: 32, kernel: 3, stride: 1, inputGrad: false))
+        let x = try Tensor.randn([2, 32, 18, 20]), w = try Tensor.randn([40, 32, 3, 3]) * 0.1
+        let gamma = try Tensor.ones([40]), beta = try Tensor.zeros([40])
+        let block = { (winograd: Bool) throws -> [Float] in
+            Runtime.winogradConvolutions = winograd
+            let out = try x.convBatchNormSiLU(
+                w.requiresGrad(true), stride: (1, 1), padding: (1, 1), bnWeight: gamma, bnBias: beta, runningMean: nil,
+                runningVar: nil, momentum: 0.03, eps: 1e-3)
+            return try out.detach().contiguous().toArray(Float.self)
+        }
+        let (fast, direct) = (try block(true), try block(false))
+        XCTAssertEqual(fast.count, direct.count)
+        if Runtime.winogradIsAvailable { XCTAssertNotEqual(fast, direct, "the Winograd kernel did not run") }
+    }
+
     /// The fast path is demanded only where it can run: a build with the fused block on an AVX2 CPU without
     /// AVX-512 (where oneDNN picks nChw8c) must run it.
     func testFusedBlockRunsWhereTheCPUTakesIt() throws {

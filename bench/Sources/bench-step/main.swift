@@ -6,7 +6,8 @@
 //
 //   swift build -c release --scratch-path .build-bench --product bench-step && .build-bench/release/bench-step \
 //       [--imgsz 320] [--batch 16] [--threads 1] [--steps 6] [--python PATH] [--swift-only] [--profile trace.json]
-//       [--task detect|segment]
+//       [--task detect|segment] [--no-winograd]
+// --no-winograd: our 3x3 stride-1 convolutions on libtorch's kernels instead of NNPACK's Winograd one (pip's torch).
 // --profile writes our last step's libtorch operator calls (of --profile-phase only, when given; else one file per
 // phase, PATH.forward ...) as Chrome traces; bench/python/trace_summary.py sums one. The reference side does the same
 // with PATH.reference.
@@ -22,6 +23,7 @@ let imgsz = Int(option("--imgsz") ?? "") ?? 320
 let batchSize = Int(option("--batch") ?? "") ?? 16
 let threads = Int(option("--threads") ?? "") ?? 1
 let steps = max(1, Int(option("--steps") ?? "") ?? 6)
+if arguments.contains("--no-winograd") { Runtime.winogradConvolutions = false }
 let python = option("--python") ?? "/work/.venv-ultralytics/bin/python"
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()

@@ -7,11 +7,12 @@
 //   swift build -c release --scratch-path .build-bench-train --product bench-train &&
 //       .build-bench-train/release/bench-train [--imgsz 320,640] [--modes defaults,equal] [--threads N] [--batch 16]
 //       [--copies 32] [--warmup 2] [--rounds 1] [--python PATH] [--swift-only] [--workers N (ours)]
-//       [--task detect|segment|pose] [--same-init]
+//       [--task detect|segment|pose] [--same-init] [--no-winograd]
 //   (--task segment: yolov8n-seg.yaml on coco8-seg, the losses box, seg, cls, dfl, sem;
 //    --task pose: yolov8n-pose.yaml on coco8-pose, kpt_shape [17, 3], the losses box, pose, kobj, cls, dfl)
 //   (--same-init: both sides start from one initial model, the reference's fresh draw at seed 0 saved by
 //    bench/python/init_checkpoint.py, so that their first-epoch losses compare data and training, not the draw)
+//   (--no-winograd: our 3x3 stride-1 convolutions on libtorch's kernels instead of NNPACK's Winograd one, pip's torch)
 //   (or `make bench-train`)
 //
 // Modes: `defaults` runs each side as it runs itself (ours: torch threads = cores, as the CLI sets them, and data
@@ -27,6 +28,7 @@ func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 }
 let cores = ProcessInfo.processInfo.activeProcessorCount
+if arguments.contains("--no-winograd") { Runtime.winogradConvolutions = false }
 let sizes = (option("--imgsz") ?? "320,640").split(separator: ",").compactMap { Int($0) }
 let modes = (option("--modes") ?? "defaults,equal").split(separator: ",").map(String.init)
 let equalThreads = Int(option("--threads") ?? "") ?? cores
