@@ -153,10 +153,13 @@ inline at::Tensor compute_transform(const at::Tensor &weight) {
                           static_cast<int64_t>(size / sizeof(float)));
 }
 
-// compute_transform(weight), kept per weight and version (a call transforms the weight otherwise). Entries hold their
-// weight weakly; those of weights that are gone are dropped at the next insertion. The transforms take 7x their
-// weights' memory: past 256 MB of them (yolov8n needs about 45 MB) further weights are transformed at each call.
+// compute_transform(weight), kept per weight and version (a call transforms the weight otherwise). Only for weights
+// that do not require gradients (a fused model's): libtorch's optimizers update parameters through `.data()`, which
+// leaves their version unchanged. Entries hold their weight weakly; those of weights that are gone are dropped at the
+// next insertion. The transforms take 7x their weights' memory: past 256 MB of them (yolov8n needs about 45 MB)
+// further weights are transformed at each call.
 inline at::Tensor kernel_transform(const at::Tensor &weight) {
+  if (weight.requires_grad()) return compute_transform(weight);
   struct Entry {
     c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> weight;
     const void *data;
@@ -250,7 +253,7 @@ struct TrainingConvolution : public torch::autograd::Function<TrainingConvolutio
     ctx->saved_data["pad_h"] = pad_h;
     ctx->saved_data["pad_w"] = pad_w;
     const int64_t padding[2] = {pad_h, pad_w};
-    return convolve(x.contiguous(), w, at::Tensor(), padding, false, kernel_transform(w));
+    return convolve(x.contiguous(), w, at::Tensor(), padding, false, compute_transform(w));  // w changes every step
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
                                                  torch::autograd::variable_list grads) {

@@ -99,4 +99,24 @@ final class ConvSiLUTests: XCTestCase {
             XCTAssertEqual(try x.conv2d(w, padding: (1, 1)).abs().amax().item(), 0)
         }
     }
+
+    /// libtorch's optimizers update parameters through `.data()`, which leaves their version as it was: inference on
+    /// a parameter (a weight that requires gradients) must follow an optimizer step all the same.
+    func testWinogradFollowsAnOptimizerStep() throws {
+        let enabled = Runtime.winogradConvolutions
+        defer { Runtime.winogradConvolutions = enabled }
+        let x = try Tensor.randn([1, 32, 24, 24]), w = try (Tensor.randn([32, 32, 3, 3]) * 0.1).requiresGrad(true)
+        let convolve = { (winograd: Bool) throws -> Tensor in
+            Runtime.winogradConvolutions = winograd
+            return try withNoGrad { try x.conv2d(w, padding: (1, 1)) }
+        }
+        let before = try convolve(true)
+        let sgd = try SGD([w], lr: 1.0)
+        try x.conv2d(w, padding: (1, 1)).sum().backward()
+        try sgd.step()
+        let (after, direct) = (try convolve(true), try convolve(false))
+        let scale = try direct.abs().amax().item()
+        XCTAssertGreaterThan(try (direct - before).abs().amax().item(), 0.1 * scale, "the step changed nothing")
+        XCTAssertLessThan(try (after - direct).abs().amax().item(), 1e-4 * scale)
+    }
 }
