@@ -11,9 +11,10 @@ public enum Runtime {
         }
     }
 
-    /// Whether inference may run 3x3 stride-1 convolutions by NNPACK's Winograd kernel (on by default). It applies
-    /// where `winogradIsAvailable`, to float32 CPU convolutions outside autograd of 32 or more channels over maps of
-    /// 1024 or more pixels; off, oneDNN's direct convolution runs them (the same values within float32 rounding).
+    /// Whether 3x3 stride-1 convolutions may run by NNPACK's Winograd kernel (on by default). It applies where
+    /// `winogradIsAvailable`, to float32 CPU convolutions of 32 or more channels over maps of 256 or more pixels: at
+    /// inference outside autograd, and in training's Conv block (forward and input gradient) outside autocast; off,
+    /// oneDNN's direct convolution runs them (the same values within float32 rounding).
     public static var winogradConvolutions: Bool {
         get { invariant(ct_winograd_enabled()) == 1 }
         set { ct_set_winograd_enabled(newValue) }
