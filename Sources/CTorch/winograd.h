@@ -1,12 +1,13 @@
-// NNPACK's Winograd convolution at inference (included by training.cpp only: one translation unit for the shim's
-// neural-network functions).
+// NNPACK's Winograd convolution, at inference (training.cpp's ct_conv2d) and in training's Conv block
+// (conv_block.cpp's fallback); a header so that it adds no translation unit.
 //
 // F(6x6, 3x3) on 8x8 tiles: 2.25x fewer multiplications than a direct convolution. Builds of libtorch with NNPACK
 // (pip's) never choose it on x86, where oneDNN comes first; at inference, 3x3 stride-1 convolutions of 32 or more
 // channels take 0.5-0.6x oneDNN's time on AVX2 (yolov8n at 640x480, 2 threads: 42 instead of 71 ms over its 3x3
 // stride-1 layers). With the weights' transforms computed once, maps down to 256 pixels gain too (zidane.jpg at
-// 640x384, whose stride-16 maps have 960: 0.76-0.80 of the reference's latency instead of 0.86-0.90). NNPACK checks the CPU when it starts (AVX2 and FMA on x86) and
-// reports itself unavailable elsewhere; Debian's libtorch 1.13 has no NNPACK at all.
+// 640x384, whose stride-16 maps have 960: 0.76-0.80 of the reference's latency instead of 0.86-0.90). NNPACK checks
+// the CPU when it starts (AVX2 and FMA on x86) and reports itself unavailable elsewhere; Debian's libtorch 1.13 has
+// no NNPACK at all.
 #pragma once
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -278,8 +279,8 @@ struct TrainingConvolution : public torch::autograd::Function<TrainingConvolutio
 inline bool applies_in_training(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride,
                                 at::IntArrayRef padding) {
   const int64_t ones[2] = {1, 1}, pad[2] = {padding[0], padding[1]}, step[2] = {stride[0], stride[1]};
-  return !ctorch::autocast_enabled(at::kCPU) && x.device().is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && x.dim() == 4 &&
-         !x.is_mkldnn() && applies(x, w, step, pad, ones, 1) && 2 - padding[0] >= 0 && 2 - padding[1] >= 0;
+  return !ctorch::autocast_enabled(at::kCPU) && x.device().is_cpu() && !x.is_mkldnn() && x.dim() == 4 &&
+         x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && applies(x, w, step, pad, ones, 1);
 }
 #endif
 
