@@ -20,6 +20,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common.h"
+
 // NNPACK's header ships with the libtorch builds that include it (pip's); Debian's 1.13 has neither.
 #if defined(__x86_64__) && __has_include(<nnpack.h>)
 #include <dlfcn.h>
@@ -91,35 +93,17 @@ inline void *scratch(size_t size) {
   return reinterpret_cast<void *>((reinterpret_cast<uintptr_t>(memory.data_ptr()) + 63) & ~uintptr_t(63));
 }
 
-// dst[c * dst_stride + p] = src[p * src_stride + c] for p < P, c < C: channels-last pixels to channel planes (or back,
-// with the roles swapped), through 8x8 tiles that stay in cache; 1.5-2.7x faster than libtorch's strided copy for
-// yolov8n's bands (64 channels x 80x42 pixels: 0.16 instead of 0.44 ms).
-inline void transpose(const float *src, int64_t P, int64_t C, int64_t src_stride, float *dst, int64_t dst_stride) {
-  constexpr int64_t B = 8;
-  for (int64_t p0 = 0; p0 < P; p0 += B)
-    for (int64_t c0 = 0; c0 < C; c0 += B) {
-      const int64_t pe = std::min(P, p0 + B), ce = std::min(C, c0 + B);
-      if (pe - p0 == B && ce - c0 == B) {
-        float tile[B][B];
-        for (int64_t p = 0; p < B; ++p)
-          for (int64_t c = 0; c < B; ++c) tile[c][p] = src[(p0 + p) * src_stride + c0 + c];
-        for (int64_t c = 0; c < B; ++c) std::memcpy(dst + (c0 + c) * dst_stride + p0, tile[c], sizeof(tile[c]));
-      } else {
-        for (int64_t p = p0; p < pe; ++p)
-          for (int64_t c = c0; c < ce; ++c) dst[c * dst_stride + p] = src[p * src_stride + c];
-      }
-    }
-}
-
 // Rows first..<end of image `image` of x as NCHW planes [C, rows, W], which NNPACK reads: a view where x is NCHW and
-// whole images are asked for, else a copy (transposed from channels-last without libtorch's slower strided copy).
+// whole images are asked for, else a copy, transposed without libtorch's slower strided copy where the channels of
+// a pixel are adjacent: channels-last maps, and channel slices of them (C2f's chunks).
 inline at::Tensor channel_planes(const at::Tensor &x, int64_t image, int64_t first, int64_t end) {
   const at::Tensor rows = x[image].slice(1, first, end);
   if (rows.is_contiguous()) return rows;
-  if (!x.is_contiguous(at::MemoryFormat::ChannelsLast)) return rows.contiguous();
+  const int64_t pixel_stride = x.stride(3);
+  if (x.stride(1) != 1 || x.stride(2) != pixel_stride * x.size(3)) return rows.contiguous();
   const int64_t c = x.size(1), pixels = (end - first) * x.size(3);
   at::Tensor planes = at::empty({c, end - first, x.size(3)}, x.options());
-  transpose(rows.data_ptr<float>(), pixels, c, c, planes.data_ptr<float>(), pixels);
+  ctorch::transpose(rows.data_ptr<float>(), pixels, c, pixel_stride, planes.data_ptr<float>(), pixels);
   return planes;
 }
 
@@ -127,7 +111,7 @@ inline at::Tensor channel_planes(const at::Tensor &x, int64_t image, int64_t fir
 inline void write_planes(const at::Tensor &planes, const at::Tensor &target, bool channels_last) {
   if (!channels_last) return (void)target.copy_(planes);
   const int64_t o = planes.size(0), pixels = planes.size(1) * planes.size(2);
-  transpose(planes.data_ptr<float>(), o, pixels, pixels, target.data_ptr<float>(), o);
+  ctorch::transpose(planes.data_ptr<float>(), o, pixels, pixels, target.data_ptr<float>(), o);
 }
 
 // The Winograd transform of a weight [O, C, 3, 3] (NNPACK's precompute strategy: 64 floats per kernel).

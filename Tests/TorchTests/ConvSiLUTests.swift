@@ -49,9 +49,14 @@ final class ConvSiLUTests: XCTestCase {
         let (enabled, threads) = (Runtime.winogradConvolutions, Runtime.threads)
         defer { (Runtime.winogradConvolutions, Runtime.threads) = (enabled, threads) }
         Runtime.threads = 3  // a single image splits into 3 bands of rows, each with its own halo
-        for (shape, out, channelsLast) in [([1, 32, 40, 36], 48, false), ([2, 40, 32, 30], 36, true)] {  // 40 x 30: not whole 8x8 tiles
-            var x = try Tensor.randn(shape)
+        // 32 x 30: not whole 8x8 tiles; the last input is the second half of a channels-last map's channels (C2f's
+        // chunk), whose pixels are 80 floats apart.
+        for (shape, out, channelsLast, sliced) in [
+            ([1, 32, 40, 36], 48, false, false), ([2, 40, 32, 30], 36, true, false), ([1, 40, 32, 30], 32, true, true),
+        ] {
+            var x = try Tensor.randn(sliced ? [shape[0], 2 * shape[1], shape[2], shape[3]] : shape)
             if channelsLast { x = try x.contiguousChannelsLast() }
+            if sliced { x = try x.slice(dim: 1, start: shape[1]) }
             let w = try Tensor.randn([out, shape[1], 3, 3]) * 0.1, b = try Tensor.randn([out])
             let run = { (winograd: Bool) throws -> (Tensor, Tensor, Tensor.ConvolutionKernel) in
                 Runtime.winogradConvolutions = winograd
