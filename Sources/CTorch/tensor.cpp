@@ -449,7 +449,78 @@ static std::vector<at::Tensor> tensor_list(const ct_tensor *ts, int n) {
   for (int i = 0; i < n; i++) v.push_back(T(ts[i]));
   return v;
 }
-ct_tensor ct_cat(const ct_tensor *ts, int n, int64_t dim) { CT_HANDLE(wrap(at::cat(tensor_list(ts, n), dim))); }
+// at::cat(ts, 1) of float32 maps whose channels lie side by side in memory (channels-last maps, and channel slices of
+// them such as C2f's chunks), copied as runs of whole pixels' channels: libtorch copies each input through a strided
+// iterator, about twice a plain copy of the result. Undefined where this does not apply (other layouts, dims,
+// dtypes or devices, inputs that need gradients, maps one pixel wide).
+static at::Tensor cat_channels_last(const std::vector<at::Tensor> &ts, int64_t dim) {
+  if (ts.empty() || ts[0].dim() != 4 || (dim != 1 && dim != -3)) return {};
+  const int64_t n = ts[0].size(0), h = ts[0].size(2), w = ts[0].size(3);
+  if (w < 2) return {};
+  struct Run {
+    const float *data;
+    int64_t pixel_stride, channels;
+  };
+  std::vector<Run> runs;
+  int64_t total = 0;
+  for (const at::Tensor &t : ts) {
+    if (t.dim() != 4 || !t.device().is_cpu() || t.scalar_type() != at::kFloat || t.requires_grad() ||
+        t.size(0) != n || t.size(2) != h || t.size(3) != w)
+      return {};
+    const int64_t c = t.size(1), pixel_stride = t.stride(3);
+    if (c == 0) continue;
+    if ((c > 1 && t.stride(1) != 1) || t.stride(2) != pixel_stride * w || (n > 1 && t.stride(0) != t.stride(2) * h))
+      return {};
+    const float *data = t.data_ptr<float>();
+    if (!runs.empty() && runs.back().pixel_stride == pixel_stride && runs.back().data + runs.back().channels == data)
+      runs.back().channels += c;  // the next channels of the same map (C2f's two chunks): one run
+    else
+      runs.push_back({data, pixel_stride, c});
+    total += c;
+  }
+  at::Tensor out = at::empty({n, total, h, w}, ts[0].options().memory_format(at::MemoryFormat::ChannelsLast));
+  float *dst = out.data_ptr<float>();
+  for (int64_t p = 0, pixels = n * h * w; p < pixels; ++p)
+    for (const Run &run : runs) {
+      std::memcpy(dst, run.data + p * run.pixel_stride, run.channels * sizeof(float));
+      dst += run.channels;
+    }
+  return out;
+}
+
+// at::cat(ts, 2) of (b, c, n) float32 views of channels-last maps flattened over their pixels (a head's levels: each
+// pixel's c values adjacent), into a contiguous (b, c, total n): one tiled transpose per input instead of libtorch's
+// strided copy. Undefined where this does not apply.
+static at::Tensor cat_flattened_maps(const std::vector<at::Tensor> &ts, int64_t dim) {
+  if (ts.empty() || ts[0].dim() != 3 || (dim != 2 && dim != -1)) return {};
+  const int64_t b = ts[0].size(0), c = ts[0].size(1);
+  int64_t total = 0;
+  for (const at::Tensor &t : ts) {
+    if (t.dim() != 3 || !t.device().is_cpu() || t.scalar_type() != at::kFloat || t.requires_grad() ||
+        t.size(0) != b || t.size(1) != c || c < 2 || t.stride(1) != 1 || t.stride(2) != c ||
+        (b > 1 && t.stride(0) != t.size(2) * c))
+      return {};
+    total += t.size(2);
+  }
+  at::Tensor out = at::empty({b, c, total}, ts[0].options());
+  for (int64_t i = 0; i < b; ++i) {
+    float *dst = out.data_ptr<float>() + i * c * total;
+    for (const at::Tensor &t : ts) {
+      ctorch::transpose(t.data_ptr<float>() + i * t.stride(0), t.size(2), c, c, dst, total);
+      dst += t.size(2);
+    }
+  }
+  return out;
+}
+
+ct_tensor ct_cat(const ct_tensor *ts, int n, int64_t dim) {
+  return guard<ct_tensor>(nullptr, [&] {
+    const std::vector<at::Tensor> list = tensor_list(ts, n);
+    at::Tensor fast = cat_channels_last(list, dim);
+    if (!fast.defined()) fast = cat_flattened_maps(list, dim);
+    return wrap(fast.defined() ? fast : at::cat(list, dim));
+  });
+}
 ct_tensor ct_stack(const ct_tensor *ts, int n, int64_t dim) { CT_HANDLE(wrap(at::stack(tensor_list(ts, n), dim))); }
 
 static int write_pieces(const std::vector<at::Tensor> &pieces, ct_tensor *out, int capacity) {

@@ -111,6 +111,30 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try t.chunk(3).map { $0.numel }, [4, 4, 2])
     }
 
+    /// Channel cats of channels-last maps (and of their chunks), and cats of such maps flattened over their pixels
+    /// (a head's levels), take the shim's copies: the same values as libtorch's cat of the NCHW copies.
+    func testCatsOfChannelsLastMapsGiveLibtorchsValues() throws {
+        let map = try Tensor.randn([2, 24, 5, 7]).contiguousChannelsLast()
+        let halves = try map.chunk(2, dim: 1), other = try Tensor.randn([2, 8, 5, 7]).contiguousChannelsLast()
+        let pieces = [halves[0], halves[1], other, halves[1]]
+        let joined = try Tensor.cat(pieces, dim: 1), expected = try Tensor.cat(pieces.map { try $0.contiguous() }, dim: 1)
+        XCTAssertEqual(joined.shape, [2, 44, 5, 7])
+        XCTAssertEqual(try joined.toArray(Float.self), try expected.toArray(Float.self))
+        XCTAssertEqual(try Tensor.cat([map, other], dim: -3).toArray(Float.self),
+                       try Tensor.cat([map.contiguous(), other.contiguous()], dim: 1).toArray(Float.self))
+
+        let levels = try [[2, 16, 6, 8], [2, 16, 3, 4], [2, 16, 1, 2]].map { try Tensor.randn($0).contiguousChannelsLast() }
+        let flat = try levels.map { try $0.reshape(2, 16, -1) }  // views: each pixel's 16 values adjacent
+        let anchors = try Tensor.cat(flat, dim: -1)
+        XCTAssertEqual(anchors.shape, [2, 16, 62])
+        XCTAssertTrue(anchors.isContiguous)
+        XCTAssertEqual(try anchors.toArray(Float.self), try Tensor.cat(flat.map { try $0.contiguous() }, dim: 2).toArray(Float.self))
+        // Tensors that need gradients keep libtorch's cat (and its backward).
+        let leaf = try Tensor.randn([1, 8, 4, 4]).contiguousChannelsLast().requiresGrad(true)
+        try Tensor.cat([leaf, leaf], dim: 1).sum().backward()
+        XCTAssertEqual(try XCTUnwrap(leaf.grad).toArray(Float.self), [Float](repeating: 2, count: 128))
+    }
+
     func testIndexing() throws {
         let t = try Tensor([10, 20, 30, 40, 50, 60] as [Float], shape: [2, 3])
         let idx = try Tensor([2, 0] as [Int64])
