@@ -98,7 +98,10 @@ public final class DetectionModel: Module {
         var outputs = [Tensor?](repeating: nil, count: model.count)
         // Inference on the CPU runs channels-last: oneDNN's convolutions then read and write the feature maps as they
         // are, instead of converting each to and from NCHW (measured: 10-15% of a predict at 640 on 2 cores).
-        var previous = channelsLastInference && !isTraining && x.device == .cpu && x.ndim == 4 ? try x.contiguousChannelsLast() : x
+        var previous = x
+        if !isTraining && x.device == .cpu && x.ndim == 4 {
+            previous = try channelsLastInference ? x.contiguousChannelsLast() : x.contiguous()
+        }
         for (i, layer) in model.modules.enumerated() {
             let arguments = try inputs[i].map { j -> Tensor in
                 if j == -1 { return previous }
