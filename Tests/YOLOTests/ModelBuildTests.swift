@@ -74,6 +74,17 @@ final class ModelBuildTests: XCTestCase {
         XCTAssertLessThan(probabilities, 1e-4)
     }
 
+    /// DFL sums its softmax over the bins where they lie; the reference transposes them to channels and convolves
+    /// with the weights 0..<16. Same distances.
+    func testDFLGivesTheReferenceConvolutionsExpectation() throws {
+        let dfl = try DFL(bins: 16), logits = try Tensor.randn([2, 64, 50]) * 3
+        let theirs = try logits.view(2, 4, 16, 50).transpose(2, 1).softmax(dim: 1).conv2d(dfl.conv.weight).view(2, 4, 50)
+        let ours = try dfl(logits)
+        XCTAssertEqual(ours.shape, [2, 4, 50])
+        XCTAssertLessThan(try (ours - theirs).abs().amax().item(), 1e-5)
+        XCTAssertGreaterThan(try theirs.amax().item() - theirs.amin().item(), 1)  // distances that differ
+    }
+
     func testBadModelDescriptionsThrowNamingTheProblem() throws {
         XCTAssertThrowsError(try ModelSpec(contentsOf: "/nonexistent/yolov9z.yaml")) {
             XCTAssertTrue("\($0)".contains("not found"), "\($0)")
