@@ -479,12 +479,15 @@ static at::Tensor cat_channels_last(const std::vector<at::Tensor> &ts, int64_t d
     total += c;
   }
   at::Tensor out = at::empty({n, total, h, w}, ts[0].options().memory_format(at::MemoryFormat::ChannelsLast));
-  float *dst = out.data_ptr<float>();
-  for (int64_t p = 0, pixels = n * h * w; p < pixels; ++p)
-    for (const Run &run : runs) {
-      std::memcpy(dst, run.data + p * run.pixel_stride, run.channels * sizeof(float));
-      dst += run.channels;
-    }
+  const int64_t pixels = n * h * w, jobs = pixels * total >= (1 << 16) ? at::get_num_threads() : 1;
+  parallel_jobs(jobs, [&](int64_t job) {  // a range of pixels each
+    float *dst = out.data_ptr<float>() + pixels * job / jobs * total;
+    for (int64_t p = pixels * job / jobs, end = pixels * (job + 1) / jobs; p < end; ++p)
+      for (const Run &run : runs) {
+        std::memcpy(dst, run.data + p * run.pixel_stride, run.channels * sizeof(float));
+        dst += run.channels;
+      }
+  });
   return out;
 }
 
@@ -503,13 +506,17 @@ static at::Tensor cat_flattened_maps(const std::vector<at::Tensor> &ts, int64_t 
     total += t.size(2);
   }
   at::Tensor out = at::empty({b, c, total}, ts[0].options());
-  for (int64_t i = 0; i < b; ++i) {
-    float *dst = out.data_ptr<float>() + i * c * total;
+  // Jobs: ranges of 8 channels (whole tiles) of each image.
+  const int64_t blocks = (c + 7) / 8, parts = std::min<int64_t>(blocks, b * c * total >= (1 << 16) ? at::get_num_threads() : 1);
+  parallel_jobs(b * parts, [&](int64_t job) {
+    const int64_t i = job / parts, part = job % parts;
+    const int64_t first = std::min(c, blocks * part / parts * 8), end = std::min(c, blocks * (part + 1) / parts * 8);
+    float *dst = out.data_ptr<float>() + i * c * total + first * total;
     for (const at::Tensor &t : ts) {
-      ctorch::transpose(t.data_ptr<float>() + i * t.stride(0), t.size(2), c, c, dst, total);
+      ctorch::transpose(t.data_ptr<float>() + i * t.stride(0) + first, t.size(2), end - first, c, dst, total);
       dst += t.size(2);
     }
-  }
+  });
   return out;
 }
 

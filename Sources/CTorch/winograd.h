@@ -24,7 +24,6 @@
 
 // NNPACK's header ships with the libtorch builds that include it (pip's); Debian's 1.13 has neither.
 #if defined(__x86_64__) && __has_include(<nnpack.h>)
-#include <dlfcn.h>
 #include <nnpack.h>
 #define CT_NNPACK 1
 #endif
@@ -50,36 +49,6 @@ inline bool applies(const at::Tensor &x, const at::Tensor &w, const int64_t stri
 }
 
 #ifdef CT_NNPACK
-// Runs job(0..<count) on libtorch's OpenMP threads, each thread taking the next job (libgomp's entry for `#pragma omp
-// parallel`, found at run time: libtorch has loaded it, and this clang-compiled file has no -fopenmp); on the calling
-// thread alone where it is absent or already inside a parallel region.
-inline void parallel_jobs(int64_t count, const std::function<void(int64_t)> &job) {
-  using Parallel = void (*)(void (*)(void *), void *, unsigned, unsigned);
-  static const auto gomp_parallel = reinterpret_cast<Parallel>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
-  struct Work {
-    const std::function<void(int64_t)> &job;
-    const int64_t count;
-    std::atomic<int64_t> next{0};
-    std::mutex lock;
-    std::exception_ptr error;  // the first job's failure: exceptions must not leave an OpenMP thread
-  } work{job, count};
-  const auto run = [](void *data) {
-    Work &w = *static_cast<Work *>(data);
-    for (int64_t i = w.next++; i < w.count; i = w.next++) try {
-        w.job(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> hold(w.lock);
-        if (!w.error) w.error = std::current_exception();
-      }
-  };
-  const int64_t threads = std::min<int64_t>(at::get_num_threads(), count);
-  if (threads > 1 && gomp_parallel && !at::in_parallel_region())
-    gomp_parallel(run, &work, static_cast<unsigned>(threads), 0);
-  else
-    run(&work);
-  if (work.error) std::rethrow_exception(work.error);
-}
-
 inline void check(nnp_status status) {
   TORCH_CHECK(status == nnp_status_success, "NNPACK's convolution failed (status ", static_cast<int>(status), ")");
 }
@@ -192,7 +161,7 @@ inline at::Tensor convolve(const at::Tensor &x, const at::Tensor &w, const at::T
   const at::Tensor bias = b.defined() ? b.contiguous() : at::zeros({o}, w.options());
   // Images split into bands until every thread has one (each band at least one 6-row tile high).
   const int64_t bands = std::max<int64_t>(1, std::min<int64_t>((at::get_num_threads() + n - 1) / n, oh / 6));
-  parallel_jobs(n * bands, [&](int64_t job) {
+  ctorch::parallel_jobs(n * bands, [&](int64_t job) {
     const int64_t image = job / bands, band = job % bands;
     const int64_t r0 = oh * band / bands, r1 = oh * (band + 1) / bands;
     // Output rows r0..<r1 read input rows top..<bottom; those outside the image are NNPACK's zero padding.

@@ -123,12 +123,19 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try Tensor.cat([map, other], dim: -3).toArray(Float.self),
                        try Tensor.cat([map.contiguous(), other.contiguous()], dim: 1).toArray(Float.self))
 
-        let levels = try [[2, 16, 6, 8], [2, 16, 3, 4], [2, 16, 1, 2]].map { try Tensor.randn($0).contiguousChannelsLast() }
-        let flat = try levels.map { try $0.reshape(2, 16, -1) }  // views: each pixel's 16 values adjacent
-        let anchors = try Tensor.cat(flat, dim: -1)
-        XCTAssertEqual(anchors.shape, [2, 16, 62])
-        XCTAssertTrue(anchors.isContiguous)
-        XCTAssertEqual(try anchors.toArray(Float.self), try Tensor.cat(flat.map { try $0.contiguous() }, dim: 2).toArray(Float.self))
+        // Large enough to be split between threads: runs of pixels, and blocks of channels.
+        let large = try Tensor.randn([1, 96, 40, 36]).contiguousChannelsLast().chunk(2, dim: 1)
+        XCTAssertEqual(try Tensor.cat([large[1], large[0]], dim: 1).toArray(Float.self),
+                       try Tensor.cat([large[1].contiguous(), large[0].contiguous()], dim: 1).toArray(Float.self))
+
+        for (batch, c) in [(2, 16), (1, 51)] {
+            let levels = try [[batch, c, 40, 32], [batch, c, 20, 16], [batch, c, 1, 2]].map { try Tensor.randn($0).contiguousChannelsLast() }
+            let flat = try levels.map { try $0.reshape(batch, c, -1) }  // views: each pixel's c values adjacent
+            let anchors = try Tensor.cat(flat, dim: -1)
+            XCTAssertEqual(anchors.shape, [batch, c, 1602])
+            XCTAssertTrue(anchors.isContiguous)
+            XCTAssertEqual(try anchors.toArray(Float.self), try Tensor.cat(flat.map { try $0.contiguous() }, dim: 2).toArray(Float.self))
+        }
         // Tensors that need gradients keep libtorch's cat (and its backward).
         let leaf = try Tensor.randn([1, 8, 4, 4]).contiguousChannelsLast().requiresGrad(true)
         try Tensor.cat([leaf, leaf], dim: 1).sum().backward()
