@@ -14,9 +14,6 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <atomic>
-#include <cstring>
-#include <exception>
-#include <functional>
 #include <mutex>
 #include <unordered_map>
 
