@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "common.h"
+#include "weight_gradient.h"
 
 // NNPACK's header ships with the libtorch builds that include it (pip's); Debian's 1.13 has neither.
 #if defined(__x86_64__) && __has_include(<nnpack.h>)
@@ -195,8 +196,8 @@ inline at::Tensor convolve(const at::Tensor &x, const at::Tensor &w, const at::T
 }
 
 // conv2d(x, w) (3x3, stride 1, no bias) for training, as one autograd node: the forward and the input's gradient (a
-// convolution of the output's gradient with the flipped, transposed weight) by the Winograd kernel, the weight's
-// gradient by libtorch.
+// convolution of the output's gradient with the flipped, transposed weight) by NNPACK's Winograd kernel, the weight's
+// gradient by weight_gradient.h's (libtorch's on CPUs without AVX2 and FMA).
 struct TrainingConvolution : public torch::autograd::Function<TrainingConvolution> {
   static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const at::Tensor &w,
                             int64_t pad_h, int64_t pad_w) {
@@ -218,7 +219,9 @@ struct TrainingConvolution : public torch::autograd::Function<TrainingConvolutio
       const int64_t padding[2] = {2 - pad_h, 2 - pad_w};
       dx = convolve(dy, flipped, at::Tensor(), padding, false, compute_transform(flipped));
     }
-    if (ctx->needs_input_grad(1))
+    if (ctx->needs_input_grad(1) && winograd_gradient::available())
+      dw = winograd_gradient::weight_gradient(x, dy, pad_h, pad_w);
+    else if (ctx->needs_input_grad(1))
       dw = std::get<1>(at::convolution_backward(dy, x, w, c10::nullopt, {1, 1}, {pad_h, pad_w}, {1, 1}, false,
                                                 {0, 0}, 1, {false, true, false}));
     return {dx, dw, at::Tensor(), at::Tensor()};

@@ -55,6 +55,35 @@ final class ConvBlockTests: XCTestCase {
         if Runtime.winogradIsAvailable { XCTAssertNotEqual(fast, direct, "the Winograd kernel did not run") }
     }
 
+    /// The Winograd weight gradient (weight_gradient.h) reads a channel slice of a map in place (C2f's chunks), takes
+    /// channel counts that are not a multiple of its 8 lanes, partial 4x4 tiles and every padding the kernel runs:
+    /// the composition's gradients for the weight and, through the slice, the map.
+    func testWinogradGradientsOfAChannelSliceMatchComposition() throws {
+        let enabled = Runtime.winogradConvolutions
+        defer { Runtime.winogradConvolutions = enabled }
+        Runtime.winogradConvolutions = true
+        for padding in [0, 1, 2] {
+            let map = try Tensor.randn([2, 72, 19, 21]), w = try Tensor.randn([36, 36, 3, 3]) * 0.3
+            let gamma = try Tensor.rand([36]) + 0.5, beta = try Tensor.randn([36]) * 0.5
+            let (leaf, weight) = (try map.clone().requiresGrad(true), try w.clone().requiresGrad(true))
+            let out = try leaf.chunk(2, dim: 1)[1].convBatchNormSiLU(
+                weight, stride: (1, 1), padding: (padding, padding), bnWeight: gamma, bnBias: beta, runningMean: nil,
+                runningVar: nil, momentum: 0.03, eps: 1e-3)
+            let probe = try Tensor.randn(out.shape)
+            try (out * probe).sum().backward()
+
+            let (leaf64, weight64) = (try map.to(.float64).requiresGrad(true), try w.to(.float64).requiresGrad(true))
+            let expected = try leaf64.chunk(2, dim: 1)[1].conv2d(weight64, padding: (padding, padding)).batchNorm(
+                weight: gamma.to(.float64), bias: beta.to(.float64), runningMean: nil, runningVar: nil, training: true,
+                momentum: 0.03, eps: 1e-3
+            ).silu()
+            try (expected * probe.to(.float64)).sum().backward()
+            try assertNear(out, expected, "output, padding \(padding)", file: #filePath, line: #line)
+            try assertNear(weight.grad!, weight64.grad!, "weight gradient, padding \(padding)", file: #filePath, line: #line)
+            try assertNear(leaf.grad!, leaf64.grad!, "map gradient, padding \(padding)", file: #filePath, line: #line)
+        }
+    }
+
     /// The fast path is demanded only where it can run: a build with the fused block on an AVX2 CPU without
     /// AVX-512 (where oneDNN picks nChw8c) must run it.
     func testFusedBlockRunsWhereTheCPUTakesIt() throws {
