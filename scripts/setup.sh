@@ -9,6 +9,10 @@ set -euo pipefail
 pip_torch="torch==2.15.*"
 
 packages=(libtorch-dev libgloo-dev libdnnl-dev libopencv-dev pkg-config)  # headers of libtorch's Gloo (DDP), oneDNN
+# Debian's libtorch multiplies matrices through the system BLAS, by default the unoptimised reference one (libblas3):
+# OpenBLAS (its OpenMP build, libtorch's thread pool) takes over as libblas.so.3. A 25600x64 by 64x256 product on 2
+# cores: 31 instead of 294 ms; a yolov8n-seg training step at 320, batch 16: 2.85 instead of 4.07 s.
+packages+=(libopenblas0-openmp)
 [ "${1:-}" = test ] && packages+=(python3-torch chromium)
 
 case "$(uname -s)" in
