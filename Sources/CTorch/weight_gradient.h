@@ -57,9 +57,11 @@ inline void gradient_transform(const Lanes g[kTile], Lanes o[kAlpha]) {
 // One map's side of the computation: the input with its padding (B^T, 6 rows of the map per tile row) or the output's
 // gradient (A, 4 rows).
 struct Side {
-  const float *data;  // [N, channels, height, width], rows contiguous
-  int64_t channels, height, width, image_stride, channel_stride;
-  int64_t top, left;  // rows and columns of zeros before the map (the convolution's padding; 0 for the gradient)
+  const float *data;  // [N, channels, height, width] with rows contiguous, or channel-blocked (below)
+  int64_t channels, height, width, image_stride;
+  int64_t channel_stride;  // between channels; between blocks of 8 channels where `blocked`
+  int64_t top, left;       // rows and columns of zeros before the map (the convolution's padding; 0 for the gradient)
+  bool blocked;            // (N, C/8, H, W, 8), oneDNN's nChw8c: each pixel's 8 channels side by side
 };
 
 // The 36 transforms of the tiles of tile row `tile_row` of image `image`, for channels first..<first + 8 (those past
@@ -81,8 +83,14 @@ CT_AVX2_FMA void transform_tile_row(const Side &side, int64_t image, int64_t fir
     if (y < 0 || y >= side.height) continue;
     std::fill(row, row + side.left * kLanes, 0.0f);
     std::fill(row + (side.left + columns) * kLanes, row + row_floats, 0.0f);
-    const float *source = side.data + image * side.image_stride + first * side.channel_stride + y * side.width;
-    ctorch::transpose(source, lanes, columns, side.channel_stride, row + side.left * kLanes, kLanes);
+    if (side.blocked) {
+      const float *source = side.data + image * side.image_stride + first / kLanes * side.channel_stride +
+                            y * side.width * kLanes;
+      std::copy(source, source + columns * kLanes, row + side.left * kLanes);
+    } else {
+      const float *source = side.data + image * side.image_stride + first * side.channel_stride + y * side.width;
+      ctorch::transpose(source, lanes, columns, side.channel_stride, row + side.left * kLanes, kLanes);
+    }
   }
   // Down the columns, then along each transformed row (tile tx's values lie at 4 * tx + j).
   Lanes in[kAlpha], transformed[kAlpha];
@@ -115,17 +123,12 @@ inline bool available() {
 #endif
 }
 
-// The gradient of conv2d(x, w, padding) (3x3, stride 1, no groups) with respect to w, for dy the output's gradient:
-// float32 CPU tensors, read in place where their rows are contiguous (NCHW maps and channel slices of them, as C2f's
-// chunks), else copied.
-inline at::Tensor weight_gradient(const at::Tensor &x_in, const at::Tensor &dy_in, int64_t pad_h, int64_t pad_w) {
-  const auto rows_contiguous = [](const at::Tensor &t) { return t.stride(3) == 1 && t.stride(2) == t.size(3); };
-  const at::Tensor x = rows_contiguous(x_in) ? x_in : x_in.contiguous();
-  const at::Tensor dy = rows_contiguous(dy_in) ? dy_in : dy_in.contiguous();
-  const int64_t n = x.size(0), c = x.size(1), o = dy.size(1), out_h = dy.size(2), out_w = dy.size(3);
+// The gradient of a 3x3, stride-1 convolution's weight [O, C, 3, 3] over n images of `input` (C channels, with the
+// convolution's padding), for `gradient` its output's gradient (O channels, 0 padding): float32 on the CPU.
+inline at::Tensor weight_gradient(const Side &input, const Side &gradient, int64_t n) {
+  const int64_t c = input.channels, o = gradient.channels, out_h = gradient.height, out_w = gradient.width;
   const int64_t tiles_high = (out_h + kTile - 1) / kTile, tiles_wide = (out_w + kTile - 1) / kTile;
-  const Side input{x.data_ptr<float>(), c, x.size(2), x.size(3), x.stride(0), x.stride(1), pad_h, pad_w};
-  const Side gradient{dy.data_ptr<float>(), o, out_h, out_w, dy.stride(0), dy.stride(1), 0, 0};
+  const auto floats = at::TensorOptions().dtype(at::kFloat);
   // Chunks of whole tile rows, about 2 MB of transforms and at most 256 tiles each; every thread takes an equal run
   // of them. Transforms are stored tile by tile with the channels side by side (rounded up to whole registers).
   const int64_t c_lanes = (c + kLanes - 1) / kLanes * kLanes, o_lanes = (o + kLanes - 1) / kLanes * kLanes;
@@ -135,9 +138,9 @@ inline at::Tensor weight_gradient(const at::Tensor &x_in, const at::Tensor &dy_i
   const int64_t jobs = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), chunks));
   std::vector<at::Tensor> sums(jobs);
   ctorch::parallel_jobs(jobs, [&](int64_t job) {
-    at::Tensor sum = at::zeros({kAlpha * kAlpha, o, c}, x.options());
-    at::Tensor v = at::empty({kAlpha * kAlpha, chunk_tiles, c_lanes}, x.options());
-    at::Tensor u = at::empty({kAlpha * kAlpha, chunk_tiles, o_lanes}, x.options());
+    at::Tensor sum = at::zeros({kAlpha * kAlpha, o, c}, floats);
+    at::Tensor v = at::empty({kAlpha * kAlpha, chunk_tiles, c_lanes}, floats);
+    at::Tensor u = at::empty({kAlpha * kAlpha, chunk_tiles, o_lanes}, floats);
     std::vector<float> scratch(2 * kAlpha * kLanes * (kTile * tiles_wide + kAlpha - kTile));
     for (int64_t chunk = chunks * job / jobs; chunk < chunks * (job + 1) / jobs; ++chunk) {
       const int64_t first_row = chunk * rows_per_chunk, end_row = std::min(tile_rows, first_row + rows_per_chunk);
@@ -163,9 +166,21 @@ inline at::Tensor weight_gradient(const at::Tensor &x_in, const at::Tensor &dy_i
   static const float g_transposed[3][kAlpha] = {{1.f / 4, -1.f / 6, -1.f / 6, 1.f / 24, 1.f / 24, 0},
                                                 {0, -1.f / 6, 1.f / 6, 1.f / 12, -1.f / 12, 0},
                                                 {0, -1.f / 6, -1.f / 6, 1.f / 6, 1.f / 6, 1}};
-  const at::Tensor gt = at::from_blob(const_cast<float *>(&g_transposed[0][0]), {3, kAlpha}, x.options());
+  const at::Tensor gt = at::from_blob(const_cast<float *>(&g_transposed[0][0]), {3, kAlpha}, floats);
   const at::Tensor per_pair = m.view({kAlpha, kAlpha, o * c}).permute({2, 0, 1});  // [o*c, 6, 6]
   return at::matmul(at::matmul(gt, per_pair), gt.t()).view({o, c, 3, 3});
+}
+
+// The gradient of conv2d(x, w, padding) (3x3, stride 1, no groups) with respect to w, for dy the output's gradient:
+// float32 CPU tensors, read in place where their rows are contiguous (NCHW maps and channel slices of them, as C2f's
+// chunks), else copied.
+inline at::Tensor weight_gradient(const at::Tensor &x_in, const at::Tensor &dy_in, int64_t pad_h, int64_t pad_w) {
+  const auto rows_contiguous = [](const at::Tensor &t) { return t.stride(3) == 1 && t.stride(2) == t.size(3); };
+  const at::Tensor x = rows_contiguous(x_in) ? x_in : x_in.contiguous();
+  const at::Tensor dy = rows_contiguous(dy_in) ? dy_in : dy_in.contiguous();
+  const Side input{x.data_ptr<float>(), x.size(1), x.size(2), x.size(3), x.stride(0), x.stride(1), pad_h, pad_w, false};
+  const Side gradient{dy.data_ptr<float>(), dy.size(1), dy.size(2), dy.size(3), dy.stride(0), dy.stride(1), 0, 0, false};
+  return weight_gradient(input, gradient, x.size(0));
 }
 
 }  // namespace winograd_gradient

@@ -21,6 +21,8 @@ final class ConvBlockTests: XCTestCase {
             Case(input: [3, 32, 7, 7], outChannels: 24, kernel: 1, stride: 1, inputGrad: true),
             Case(input: [2, 3, 20, 20], outChannels: 16, kernel: 3, stride: 2, inputGrad: false),  // the image layer
             Case(input: [2, 8, 6, 6], outChannels: 12, kernel: 3, stride: 1, inputGrad: true),  // 12: not fused
+            // 399 pixels: the weight gradient by Winograd's F(4x4, 3x3), partial tiles on both sides
+            Case(input: [2, 16, 19, 21], outChannels: 24, kernel: 3, stride: 1, inputGrad: true),
         ]
         var fusedCount = 0
         for c in cases {
@@ -29,7 +31,35 @@ final class ConvBlockTests: XCTestCase {
             XCTAssertFalse(fused && c.outChannels % 8 != 0, "\(c): fused with channels not a multiple of 8")
         }
         // Every eligible case fuses where the block runs here, none elsewhere.
-        XCTAssertEqual(fusedCount, Runtime.fusedConvBlock == .active ? 4 : 0, "\(Runtime.fusedConvBlock)")
+        XCTAssertEqual(fusedCount, Runtime.fusedConvBlock == .active ? 5 : 0, "\(Runtime.fusedConvBlock)")
+    }
+
+    /// In the fused block, 3x3 stride-1 convolutions of 16 or more channels over 256 or more pixels take the weight's
+    /// gradient by Winograd's F(4x4, 3x3) from the channel-blocked maps (the composition's values:
+    /// testMatchesConvBatchNormSiLUComposedInFloat64), and oneDNN's with Winograd convolutions off: the two differ in
+    /// float32 rounding, so they are not equal where the fused block runs, on blocked and NCHW inputs.
+    func testFusedBlockWeightGradientIsWinogradsWhereItApplies() throws {
+        guard Runtime.fusedConvBlock == .active else { throw XCTSkip("the fused Conv block does not run here") }
+        let enabled = Runtime.winogradConvolutions
+        defer { Runtime.winogradConvolutions = enabled }
+        let w = try Tensor.randn([24, 16, 3, 3]) * 0.2, gamma = try Tensor.ones([24]), beta = try Tensor.zeros([24])
+        let nchw = try Tensor.randn([2, 16, 19, 21])
+        let blocked = try nchw.reshape(2, 2, 8, 19, 21).permute(0, 1, 3, 4, 2).contiguous()
+        for x in [nchw, blocked] {
+            let gradient = { (winograd: Bool) throws -> [Float] in
+                Runtime.winogradConvolutions = winograd
+                let weight = try w.clone().requiresGrad(true)
+                let out = try x.convBatchNormSiLU(
+                    weight, stride: (1, 1), padding: (1, 1), bnWeight: gamma, bnBias: beta, runningMean: nil,
+                    runningVar: nil, momentum: 0.03, eps: 1e-3)
+                try (out.channelsFirst() * out.channelsFirst()).sum().backward()
+                return try weight.grad!.contiguous().toArray(Float.self)
+            }
+            let (fast, direct) = (try gradient(true), try gradient(false))
+            XCTAssertNotEqual(fast, direct, "the Winograd weight gradient did not run (input \(x.shape))")
+            let scale = direct.map { Swift.abs($0) }.max() ?? 0
+            assertClose(fast.map { Double($0) }, direct.map { Double($0) }, accuracy: 1e-4 * Double(scale), "input \(x.shape)")
+        }
     }
 
     /// Where libtorch has NNPACK (pip's torch on AVX2), the block's 3x3 stride-1 convolutions of 32 or more channels
