@@ -1,9 +1,10 @@
-// The gradient of a 3x3, stride-1 convolution's weight by Winograd's F(4x4, 3x3), for winograd.h's training
-// convolution; a header so that it adds no translation unit.
+// The gradient of a 3x3, stride-1 convolution's weight by Winograd's F(4x4, 3x3), for training: winograd.h's
+// convolution (pip's libtorch, NCHW maps) and conv_block.cpp's fused block (Debian's, oneDNN's channel-blocked maps).
+// A header so that it adds no translation unit.
 //
-// Why: libtorch's weight gradient (oneDNN's) makes 9 multiply-adds per input pixel, channel pair and image; its
-// Winograd form makes 36 per 4x4 tile, 4x fewer, and sums over tiles as 36 matrix products. On AVX2 with 2 threads,
-// yolov8n-seg's largest (Proto's 64 -> 64 channels at 80x80, batch 16): 142 ms by oneDNN, about 45 here.
+// Why: oneDNN's weight gradient makes 9 multiply-adds per input pixel, channel pair and image; the Winograd form
+// makes 36 per 4x4 tile, 4x fewer, and sums over tiles as 36 matrix products. On AVX2 with 2 threads, yolov8n-seg's
+// largest (Proto's 64 -> 64 channels at 80x80, batch 16): 156 ms through libtorch 2.15, 49 here.
 //
 // The forward convolution y = A^T [(G w G^T) . (B^T d B)] A of each input tile d is linear in w, so its adjoint
 // gives dL/dw = G^T [(A dY A^T) . (B^T d B)] G, dY the tile's output gradient. Summed over the tiles t of all images:
@@ -14,7 +15,6 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <array>
 #include <vector>
 
 #include "common.h"
@@ -64,8 +64,8 @@ struct Side {
   bool blocked;            // (N, C/8, H, W, 8), oneDNN's nChw8c: each pixel's 8 channels side by side
 };
 
-// The 36 transforms of the tiles of tile row `tile_row` of image `image`, for channels first..<first + 8 (those past
-// the map's are garbage): lane q of out[xi * point_stride + tx * tile_stride] is channel first + q's point xi of tile
+// The 36 transforms of the tiles of tile row `tile_row` of image `image`, for channels first..<first + 8 (zeros for
+// those past the map's): lane q of out[xi * point_stride + tx * tile_stride] is channel first + q's point xi of tile
 // tx. `scratch` holds (rows + 6) * 8 * (4 * tiles_wide + rows - 4) floats.
 template <int kRows>
 CT_AVX2_FMA void transform_tile_row(const Side &side, int64_t image, int64_t first, int64_t tile_row,
