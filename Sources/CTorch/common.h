@@ -91,6 +91,16 @@ inline void parallel_jobs(int64_t count, const std::function<void(int64_t)> &job
   if (work.error) std::rethrow_exception(work.error);
 }
 
+// Whether this CPU has AVX2 and FMA, which the shim's hand-vectorised training kernels are compiled for.
+inline bool cpu_has_avx2_fma() {
+#if defined(__x86_64__)
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+#else
+  return false;
+#endif
+}
+
 #if defined(__x86_64__)
 // One 8x8 tile of `transpose` in AVX registers (8 loads, 24 shuffles, 8 stores), for CPUs that have AVX2.
 __attribute__((target("avx2"))) inline void transpose_tile_avx2(const float *src, int64_t src_stride, float *dst,

@@ -455,7 +455,7 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
 // Whether the fused node applies: float NCHW or channel-blocked input on a CPU with AVX2 (autocast off), a plain convolution
 // (no groups or dilation), and oneDNN choosing nChw8c for its output.
 bool fusable(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride, at::IntArrayRef padding) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx2 = cpu_has_avx2_fma();
   const auto cpu_float = [](const at::Tensor &t) {
     return t.defined() && t.device().is_cpu() && t.layout() == at::kStrided && t.scalar_type() == at::kFloat;
   };

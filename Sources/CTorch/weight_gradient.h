@@ -114,14 +114,7 @@ CT_AVX2_FMA void transform_tile_row(const Side &side, int64_t image, int64_t fir
 }
 
 // Whether this CPU runs the transforms (compiled for AVX2 and FMA) and the channels' transposes.
-inline bool available() {
-#if defined(__x86_64__)
-  static const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return cpu;
-#else
-  return false;
-#endif
-}
+inline bool available() { return ctorch::cpu_has_avx2_fma(); }
 
 // The gradient of a 3x3, stride-1 convolution's weight [O, C, 3, 3] over n images of `input` (C channels, with the
 // convolution's padding), for `gradient` its output's gradient (O channels, 0 padding): float32 on the CPU.
