@@ -60,17 +60,43 @@ final class DeviceAndPrecisionTests: TinyDatasetTestCase {
     }
 
     func testAmpIsDecidedAsTheReferences() throws {
-        XCTAssertNil(try TrainingPrecision(.bool(true), device: .cpu).autocast)  // the CPU trains in float32 at amp=True
-        XCTAssertNil(try TrainingPrecision(nil, device: .cpu).autocast)
-        XCTAssertEqual(try TrainingPrecision("bf16", device: .cpu).autocast, .bfloat16)
+        let avx2 = CPUInfo(model: "an AVX2 CPU", features: ["avx2", "fma"])
+        let bf16 = CPUInfo(model: "a bfloat16 CPU", features: ["avx2", "fma", "avx512f", "avx512_bf16"])
+        let amx = CPUInfo(model: "an AMX CPU", features: ["avx2", "fma", "avx512f", "amx_bf16"])
+        // amp=True on a CPU without native bfloat16: float32, as the reference (no check is run).
+        XCTAssertNil(try TrainingPrecision(.bool(true), device: .cpu, cpu: avx2) { _ in XCTFail("checked"); return true }.autocast)
+        XCTAssertNil(try TrainingPrecision(nil, device: .cpu, cpu: avx2).autocast)
+        // With native bfloat16 (AVX-512 BF16 or AMX): bfloat16 autocast once its check passes, else float32.
+        var checked: [DType] = []
+        XCTAssertEqual(try TrainingPrecision(.bool(true), device: .cpu, cpu: bf16) { checked.append($0); return true }.autocast, .bfloat16)
+        XCTAssertEqual(checked, [.bfloat16])
+        XCTAssertEqual(try TrainingPrecision(nil, device: .cpu, cpu: amx).autocast, .bfloat16)
+        XCTAssertFalse(try TrainingPrecision(nil, device: .cpu, cpu: amx).scalesLoss)
+        XCTAssertNil(try TrainingPrecision(.bool(true), device: .cpu, cpu: bf16) { _ in false }.autocast)
+        XCTAssertNil(try TrainingPrecision(.bool(false), device: .cpu, cpu: bf16).autocast)
+        XCTAssertNil(try TrainingPrecision("fp32", device: .cpu, cpu: bf16).autocast)
+        XCTAssertEqual(try TrainingPrecision("bf16", device: .cpu, cpu: avx2).autocast, .bfloat16)  // asked for: any CPU
         XCTAssertFalse(try TrainingPrecision("bf16", device: .cuda(0)).scalesLoss)  // bf16: no scaler
-        let cuda = try TrainingPrecision(.bool(true), device: .cuda(0)) { true }
+        checked = []
+        let cuda = try TrainingPrecision(.bool(true), device: .cuda(0), cpu: bf16) { checked.append($0); return true }
         XCTAssertEqual(cuda.autocast, .float16)
+        XCTAssertEqual(checked, [.float16])
         XCTAssertTrue(cuda.scalesLoss)
-        XCTAssertNil(try TrainingPrecision(.bool(true), device: .cuda(0)) { false }.autocast)  // check_amp failed
+        XCTAssertNil(try TrainingPrecision(.bool(true), device: .cuda(0)) { _ in false }.autocast)  // check_amp failed
         XCTAssertNil(try TrainingPrecision(.bool(false), device: .cuda(0)).autocast)
         XCTAssertNil(try TrainingPrecision("fp32", device: .cuda(0)).autocast)
         XCTAssertThrowsError(try TrainingPrecision("fp8", device: .cpu))
+    }
+
+    /// The bfloat16 check on a fresh yolov8n: its predictions under bfloat16 autocast (emulated where the CPU has no
+    /// native bfloat16) agree with float32 ones within the check's bound; the model's mode is kept.
+    func testTheBFloat16CheckPassesOnAHealthyModel() throws {
+        let model = try DetectionModel(spec: ModelSpec(contentsOf: "yolov8n.yaml", nc: 2))
+        model.train()
+        var lines: [String] = []
+        XCTAssertTrue(try TrainingPrecision.check(model, device: .cpu, dtype: .bfloat16) { lines.append($0) })
+        XCTAssertTrue(model.isTraining)
+        XCTAssertEqual(lines.last, "AMP: checks passed ✅")
     }
 
     /// amp=bf16 on the CPU: two epochs under bfloat16 autocast with finite losses, then resume; every last.pt has

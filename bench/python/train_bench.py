@@ -3,9 +3,10 @@ default augmentations, CPU), timed by callbacks from the end of the warm-up batc
 loading included, the dataset scan and validation not). Prints one JSON line with images/s and the epoch's mean
 losses.
 
-    python train_bench.py DATA_YAML IMGSZ BATCH WARMUP_BATCHES THREADS PROJECT_DIR [MODEL_YAML]
+    python train_bench.py DATA_YAML IMGSZ BATCH WARMUP_BATCHES THREADS PROJECT_DIR [MODEL_YAML] [AMP]
 
-MODEL_YAML defaults to yolov8n.yaml (yolov8n-seg.yaml trains a segmenter, its task taken from the head).
+MODEL_YAML defaults to yolov8n.yaml (yolov8n-seg.yaml trains a segmenter, its task taken from the head). AMP is the
+trainer's `amp` (True, False or bf16; default True, which the reference turns off on the CPU).
 
 THREADS 0 leaves the reference's own choice (select_device sets min(8, cores - 1) torch threads on CPU); any other
 value is set when training starts, after select_device.
@@ -19,6 +20,7 @@ def main():
     data_yaml, imgsz, batch, warmup, threads, project = (
         sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
     model_yaml = sys.argv[7] if len(sys.argv) > 7 else "yolov8n.yaml"
+    amp = {"true": True, "false": False, "fp32": False}.get(sys.argv[8].lower(), sys.argv[8]) if len(sys.argv) > 8 else True
     import torch
     from ultralytics import YOLO
     from ultralytics.utils import LOGGER
@@ -47,7 +49,7 @@ def main():
     model.add_callback("on_train_batch_end", on_train_batch_end)
     model.add_callback("on_train_epoch_end", on_train_epoch_end)
     model.train(data=data_yaml, epochs=1, imgsz=imgsz, batch=batch, val=False, plots=False, device="cpu",
-                project=project, name="ref", exist_ok=True, seed=0, verbose=False)
+                project=project, name="ref", exist_ok=True, seed=0, verbose=False, amp=amp)
     timed = marks[warmup - 1:]  # from the end of the last warm-up batch
     images = batch * (len(timed) - 1)  # the dataset is a multiple of the batch: every batch is full
     seconds = timed[-1] - timed[0]

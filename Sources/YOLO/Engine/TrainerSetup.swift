@@ -131,7 +131,7 @@ extension Trainer {
             + "\(groups.biases.count) bias(decay=0.0)")
         let schedule = TrainingSchedule(config: config, epochs: epochs, batchesPerEpoch: batches, accumulate: accumulate)
         let precision = try TrainingPrecision(config["amp"], device: device) {
-            try TrainingPrecision.check(model, device: device, log: log)
+            try TrainingPrecision.check(model, device: device, dtype: $0, log: log)
         }
         let scaler = try GradScaler(enabled: precision.scalesLoss, device: device)
         progress.lossNames = task.loss.names

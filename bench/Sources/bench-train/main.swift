@@ -7,12 +7,14 @@
 //   swift build -c release --scratch-path .build-bench-train --product bench-train &&
 //       .build-bench-train/release/bench-train [--imgsz 320,640] [--modes defaults,equal] [--threads N] [--batch 16]
 //       [--copies 32] [--warmup 2] [--rounds 1] [--python PATH] [--swift-only] [--workers N (ours)]
-//       [--task detect|segment|pose] [--same-init] [--no-winograd]
+//       [--task detect|segment|pose] [--same-init] [--no-winograd] [--amp True|False|bf16]
 //   (--task segment: yolov8n-seg.yaml on coco8-seg, the losses box, seg, cls, dfl, sem;
 //    --task pose: yolov8n-pose.yaml on coco8-pose, kpt_shape [17, 3], the losses box, pose, kobj, cls, dfl)
 //   (--same-init: both sides start from one initial model, the reference's fresh draw at seed 0 saved by
 //    bench/python/init_checkpoint.py, so that their first-epoch losses compare data and training, not the draw)
 //   (--no-winograd: our 3x3 stride-1 convolutions on libtorch's kernels instead of NNPACK's Winograd one, pip's torch)
+//   (--amp: both sides' `amp` (default: each side's default, True: bfloat16 autocast for ours on CPUs with native
+//    bfloat16, float32 for the reference, which turns AMP off on the CPU); each side's line says what it trained in)
 //   (or `make bench-train`)
 //
 // Modes: `defaults` runs each side as it runs itself (ours: torch threads = cores, as the CLI sets them, and data
@@ -50,6 +52,7 @@ let coco8 =
     ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/datasets/\(datasetName)").path
 let script = packageRoot.appendingPathComponent("bench/python/train_bench.py").path
 let sameInit = arguments.contains("--same-init")
+let amp = option("--amp")
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("swift-yolo-bench-train-\(getpid())").path
 
 struct SideResult {
@@ -57,6 +60,8 @@ struct SideResult {
     var losses: [Double]
     var threads: Int
     var workers: Int
+    /// What the forward and loss ran in: "fp32" or "bf16"/"fp16" autocast.
+    var precision: String
 }
 
 /// coco8's training images and labels copied `copies` times each (label caches land here, not in the shared
@@ -92,8 +97,10 @@ func measureSwift(yaml: String, model startingModel: String, imgsz: Int, threads
         "data": .string(yaml), "model": .string(startingModel), "task": .string(task), "epochs": .int(1), "imgsz": .int(imgsz),
         "batch": .int(batchSize), "val": .bool(false), "plots": .bool(false), "project": .string("\(work)/runs"),
         "name": .string("swift"), "exist_ok": .bool(true), "seed": .int(0),
-    ].merging(option("--workers").flatMap(Int.init).map { ["workers": .int($0)] } ?? [:]) { $1 }))
-    trainer.log = { _ in }
+    ].merging(option("--workers").flatMap(Int.init).map { ["workers": .int($0)] } ?? [:]) { $1 }
+     .merging(amp.map { ["amp": ConfigValue.string($0)] } ?? [:]) { $1 }))
+    var ampChecked = false
+    trainer.log = { if $0.contains("AMP: checks passed") { ampChecked = true } }
     var marks: [UInt64] = []
     trainer.callbacks.add(.onTrainBatchEnd) { _ in marks.append(DispatchTime.now().uptimeNanoseconds) }
     let result = try trainer.train()
@@ -104,15 +111,17 @@ func measureSwift(yaml: String, model startingModel: String, imgsz: Int, threads
     let losses = table.columns.filter { $0.hasPrefix("train/") }.map { table.column($0)?.last ?? .nan }
     // What the loader uses: --workers or the default, capped at the cores.
     let workers = min(option("--workers").flatMap(Int.init) ?? Config().int("workers") ?? 8, cores)
+    let lowered = amp?.lowercased() == "bf16" || ampChecked
     return SideResult(imagesPerSecond: Double(batchSize * (timed.count - 1)) / seconds, losses: losses,
-                       threads: Runtime.threads, workers: workers)
+                       threads: Runtime.threads, workers: workers, precision: lowered ? "bf16" : "fp32")
 }
 
 /// The reference's trainer, through train_bench.py (threads 0: its own choice).
 func measurePython(yaml: String, model startingModel: String, imgsz: Int, threads: Int) throws -> SideResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script, yaml, "\(imgsz)", "\(batchSize)", "\(warmup)", "\(threads)", "\(work)/runs", startingModel]
+    process.arguments = [script, yaml, "\(imgsz)", "\(batchSize)", "\(warmup)", "\(threads)", "\(work)/runs", startingModel,
+                         amp ?? "True"]
     process.currentDirectoryURL = URL(fileURLWithPath: work)
     let out = Pipe()
     process.standardOutput = out
@@ -130,8 +139,10 @@ func measurePython(yaml: String, model startingModel: String, imgsz: Int, thread
         let tail = ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "").suffix(3000)
         throw DataError("the reference side failed (\(python) \(script)):\n\(tail)")
     }
+    // The reference trains the CPU in bfloat16 only at amp=bf16.
     return SideResult(imagesPerSecond: rate, losses: (json["losses"] as? [Double]) ?? [],
-                       threads: json["threads"] as? Int ?? -1, workers: json["workers"] as? Int ?? -1)
+                       threads: json["threads"] as? Int ?? -1, workers: json["workers"] as? Int ?? -1,
+                       precision: amp?.lowercased() == "bf16" ? "bf16" : "fp32")
 }
 
 /// The reference's initial model for `modelYAML` at seed 0, saved as a checkpoint (for --same-init).
@@ -154,7 +165,8 @@ func loadAverage() -> String {
 }
 
 func describe(_ m: SideResult) -> String {
-    String(format: "%6.2f images/s (%d torch threads, %d data workers)", m.imagesPerSecond, m.threads, m.workers)
+    String(format: "%6.2f images/s (", m.imagesPerSecond) + m.precision
+        + String(format: ", %d torch threads, %d data workers)", m.threads, m.workers)
 }
 
 do {
