@@ -1,15 +1,16 @@
 // Training's Conv block (convolution, batch norm on the batch's statistics, SiLU) as one autograd node over oneDNN.
 //
 // Why: libtorch runs the three as separate nodes on NCHW tensors, so oneDNN reorders every convolution's input and
-// output between NCHW and its channel-blocked layout (nChw8c on AVX2) in the forward pass, and diff_dst twice and the
+// output between NCHW and its channel-blocked layout (nChw8c on AVX2, nChw16c on AVX-512) in the forward pass, and diff_dst twice and the
 // input once more in the backward one: 19% of oneDNN's time in a yolov8n training step; batch norm and SiLU then
 // make five more passes over memory. Here the convolution's output stays blocked. Forward: one pass for the batch
-// statistics, one that normalises, applies SiLU and writes the output (channel-blocked for the next block, or NCHW). Backward: one pass for SiLU's and batch
-// norm's gradient sums that writes the blocked gradient, one that finishes it in place; both of oneDNN's backward
-// convolutions take that gradient and the forward's blocked input as they are.
+// statistics, one that normalises, applies SiLU and writes the output (channel-blocked for the next block, or NCHW).
+// Backward: one pass for SiLU's and batch norm's gradient sums that writes the blocked gradient, one that finishes it
+// in place; both of oneDNN's backward convolutions take that gradient and the forward's blocked input as they are.
+// The elementwise kernels are AVX2's, 8 channels at a time, on either layout.
 //
 // Where it does not apply (no oneDNN headers at build time, a CPU without AVX2, groups or dilation, a layout other
-// than nChw8c, channels not a multiple of 8) the block runs libtorch's three functions, with the same result.
+// than these, channels that do not fill its blocks) the block runs libtorch's three functions, with the same result.
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -53,7 +54,8 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 constexpr auto f32 = memory::data_type::f32;
-constexpr int64_t kBlock = 8;  // channels per block of nChw8c, one AVX2 register
+// The kernels below take 8 channels at a time (one AVX2 register): a block of nChw8c, or half of one of nChw16c.
+constexpr int64_t kLanes = 8;
 
 dnnl::engine &cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -78,10 +80,11 @@ at::Tensor relayout(const at::Tensor &t, const memory::desc &from, const memory:
 struct Geometry {
   memory::dims src, weights, dst, stride, padding;
   int64_t n, c, o, hw;  // batch, input and output channels, output pixels
+  int64_t block = kLanes;  // channels per block of the output's blocked layout: 8 (nChw8c) or 16 (nChw16c)
 
-  // `x`: NCHW sizes, or (N, C/8, H, W, 8) for a channel-blocked input.
+  // `x`: NCHW sizes, or (N, C/B, H, W, B) for a channel-blocked input.
   Geometry(at::IntArrayRef x, at::IntArrayRef w, at::IntArrayRef s, at::IntArrayRef p)
-      : src(x.size() == 5 ? memory::dims{x[0], x[1] * kBlock, x[2], x[3]} : x.vec()),
+      : src(x.size() == 5 ? memory::dims{x[0], x[1] * x[4], x[2], x[3]} : x.vec()),
         weights(w.vec()),
         stride(s.vec()),
         padding(p.vec()) {
@@ -91,10 +94,26 @@ struct Geometry {
   }
   static memory::desc any(const memory::dims &d) { return memory::desc(d, f32, tag::any); }
   static memory::desc plain(const memory::dims &d) { return memory::desc(d, f32, tag::abcd); }
-  static memory::desc blocked(const memory::dims &d) { return memory::desc(d, f32, tag::nChw8c); }
-  // The layout of an activation tensor of `rank` dimensions: blocked when it is (N, C/8, H, W, 8), else NCHW.
-  static memory::desc layout_of(size_t rank, const memory::dims &d) { return rank == 5 ? blocked(d) : plain(d); }
-  std::vector<int64_t> blocked_shape(const memory::dims &d) const { return {d[0], d[1] / kBlock, d[2], d[3], kBlock}; }
+  static memory::desc blocked(const memory::dims &d, int64_t block) {
+    return memory::desc(d, f32, block == 16 ? tag::nChw16c : tag::nChw8c);
+  }
+  // The layout of an activation tensor: blocked when it is (N, C/B, H, W, B), else NCHW.
+  static memory::desc layout_of(at::IntArrayRef shape, const memory::dims &d) {
+    return shape.size() == 5 ? blocked(d, shape[4]) : plain(d);
+  }
+  std::vector<int64_t> blocked_shape(const memory::dims &d) const { return {d[0], d[1] / block, d[2], d[3], block}; }
+  // Where channel c of image n starts: in the blocked output (its pixels `block` floats apart), or in NCHW.
+  int64_t blocked_offset(int64_t image, int64_t channel) const {
+    return (image * o + channel / block * block) * hw + channel % block;
+  }
+  int64_t plain_offset(int64_t image, int64_t channel) const { return (image * o + channel) * hw; }
+
+  // The block of `d` if it is the channel-blocked layout of `dims` (8 or 16 channels per pixel), else 0.
+  static int64_t block_of(const memory::desc &d, const memory::dims &dims) {
+    for (int64_t block : {kLanes, 2 * kLanes})
+      if (d == blocked(dims, block) && dims[1] % block == 0) return block;
+    return 0;
+  }
 
   dnnl::convolution_forward::primitive_desc forward() const {
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
@@ -103,7 +122,8 @@ struct Geometry {
   }
 };
 
-// ---- AVX2 kernels over one (image, channel block): `hw` pixels of 8 channels --------------------------------------
+// ---- AVX2 kernels over one (image, 8 channels): `hw` pixels, each pixel's 8 channels side by side and `ps` floats
+// after the previous pixel's (8 in nChw8c, 16 in nChw16c) ----------------------------------------------------------
 #define AVX2 __attribute__((target("avx2,fma")))
 
 // Transposes 8 registers as an 8x8 matrix: pixel-major (lanes = channels) <-> channel-major (lanes = pixels).
@@ -157,10 +177,10 @@ AVX2 inline void store(double *out, const __m256d acc[2]) {
 }
 
 // Sum and sum of squares of each channel over the block's pixels.
-AVX2 void block_moments(const float *y, int64_t hw, double *sum, double *squares) {
+AVX2 void block_moments(const float *y, int64_t hw, int64_t ps, double *sum, double *squares) {
   __m256d s[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()}, q[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
   for (int64_t i = 0; i < hw; ++i) {
-    const __m256 v = _mm256_loadu_ps(y + i * kBlock);
+    const __m256 v = _mm256_loadu_ps(y + i * ps);
     accumulate(s, v);
     accumulate(q, _mm256_mul_ps(v, v));
   }
@@ -169,21 +189,21 @@ AVX2 void block_moments(const float *y, int64_t hw, double *sum, double *squares
 }
 
 // out = silu(y * scale + shift): blocked as y, or channel-major with rows `stride` apart when `stride` > 0.
-AVX2 void block_normalize_silu(const float *y, int64_t hw, const float *scale, const float *shift, float *out,
-                               int64_t stride) {
+AVX2 void block_normalize_silu(const float *y, int64_t hw, int64_t ps, const float *scale, const float *shift,
+                               float *out, int64_t stride) {
   const __m256 a = _mm256_loadu_ps(scale), b = _mm256_loadu_ps(shift);
   if (stride == 0) {
-    for (int64_t i = 0; i < hw * kBlock; i += kBlock) {
+    for (int64_t i = 0; i < hw * ps; i += ps) {
       const __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(y + i), a, b);
       _mm256_storeu_ps(out + i, _mm256_mul_ps(v, sigmoid8(v)));
     }
     return;
   }
   int64_t i = 0;
-  for (; i + kBlock <= hw; i += kBlock) {
+  for (; i + kLanes <= hw; i += kLanes) {
     __m256 r[8];
     for (int j = 0; j < 8; ++j) {
-      const __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(y + (i + j) * kBlock), a, b);
+      const __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(y + (i + j) * ps), a, b);
       r[j] = _mm256_mul_ps(v, sigmoid8(v));
     }
     transpose8(r);
@@ -191,7 +211,7 @@ AVX2 void block_normalize_silu(const float *y, int64_t hw, const float *scale, c
   }
   for (; i < hw; ++i)
     for (int c = 0; c < 8; ++c) {
-      const float v = y[i * kBlock + c] * scale[c] + shift[c];
+      const float v = y[i * ps + c] * scale[c] + shift[c];
       out[c * stride + i] = v * sigmoid1(v);
     }
 }
@@ -211,38 +231,38 @@ AVX2 inline void silu_backward_pixel(__m256 grad, const float *y, __m256 mean, _
 
 // d (blocked) = dL/d(batch norm's output) from the output's gradient g (blocked, or channel-major with rows `stride`
 // apart when `stride` > 0), and the sums of d and d * x̂ per channel (x̂ = (y - mean) * invstd).
-AVX2 void block_silu_backward(const float *y, const float *g, int64_t stride, int64_t hw, const float *mean,
-                              const float *invstd, const float *gamma, const float *beta, float *d, double *sum_d,
-                              double *sum_dx) {
+AVX2 void block_silu_backward(const float *y, const float *g, int64_t stride, int64_t hw, int64_t ps,
+                              const float *mean, const float *invstd, const float *gamma, const float *beta, float *d,
+                              double *sum_d, double *sum_dx) {
   const __m256 m = _mm256_loadu_ps(mean), is = _mm256_loadu_ps(invstd), ga = _mm256_loadu_ps(gamma),
                be = _mm256_loadu_ps(beta);
   __m256d sd[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()}, sx[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
   int64_t i = 0;
   if (stride == 0) {
     for (; i < hw; ++i)
-      silu_backward_pixel(_mm256_loadu_ps(g + i * kBlock), y + i * kBlock, m, is, ga, be, d + i * kBlock, sd, sx);
+      silu_backward_pixel(_mm256_loadu_ps(g + i * ps), y + i * ps, m, is, ga, be, d + i * ps, sd, sx);
   }
-  for (; stride > 0 && i + kBlock <= hw; i += kBlock) {
+  for (; stride > 0 && i + kLanes <= hw; i += kLanes) {
     __m256 r[8];
     for (int c = 0; c < 8; ++c) r[c] = _mm256_loadu_ps(g + c * stride + i);
     transpose8(r);
     for (int j = 0; j < 8; ++j)
-      silu_backward_pixel(r[j], y + (i + j) * kBlock, m, is, ga, be, d + (i + j) * kBlock, sd, sx);
+      silu_backward_pixel(r[j], y + (i + j) * ps, m, is, ga, be, d + (i + j) * ps, sd, sx);
   }
   for (; i < hw; ++i) {
     alignas(32) float column[8];
     for (int c = 0; c < 8; ++c) column[c] = g[c * stride + i];
-    silu_backward_pixel(_mm256_load_ps(column), y + i * kBlock, m, is, ga, be, d + i * kBlock, sd, sx);
+    silu_backward_pixel(_mm256_load_ps(column), y + i * ps, m, is, ga, be, d + i * ps, sd, sx);
   }
   store(sum_d, sd);
   store(sum_dx, sx);
 }
 
 // d = k * d + p * y + q in place: batch norm's input gradient from d = dL/d(its output).
-AVX2 void block_batch_norm_backward(const float *y, int64_t hw, const float *k, const float *p, const float *q,
-                                    float *d) {
+AVX2 void block_batch_norm_backward(const float *y, int64_t hw, int64_t ps, const float *k, const float *p,
+                                    const float *q, float *d) {
   const __m256 kv = _mm256_loadu_ps(k), pv = _mm256_loadu_ps(p), qv = _mm256_loadu_ps(q);
-  for (int64_t i = 0; i < hw * kBlock; i += kBlock) {
+  for (int64_t i = 0; i < hw * ps; i += ps) {
     const __m256 v = _mm256_fmadd_ps(pv, _mm256_loadu_ps(y + i), qv);
     _mm256_storeu_ps(d + i, _mm256_fmadd_ps(kv, _mm256_loadu_ps(d + i), v));
   }
@@ -261,15 +281,15 @@ int omp_get_num_threads(void);
 
 namespace {
 
-// Runs body(image, channel block) over every pair, split evenly over libtorch's threads.
+// Runs body(image, first channel) over every image and 8 output channels, split evenly over libtorch's threads.
 template <typename F>
 void each_block(const Geometry &g, F body) {
-  const int64_t blocks = g.o / kBlock, count = g.n * blocks;
+  const int64_t blocks = g.o / kLanes, count = g.n * blocks;
   struct Job {
     F *body;
     int64_t blocks, count;
     void run(int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) (*body)(i / blocks, i % blocks);
+      for (int64_t i = begin; i < end; ++i) (*body)(i / blocks, i % blocks * kLanes);
     }
   } job{&body, blocks, count};
   const int64_t threads = std::min<int64_t>(at::get_num_threads(), count);
@@ -297,8 +317,8 @@ std::vector<double> channel_totals(const std::vector<double> &partial, const Geo
 bool winograd_gradient_applies(const Geometry &g, const memory::desc &src, const memory::desc &dst) {
   return g.weights[2] == 3 && g.weights[3] == 3 && g.stride[0] == 1 && g.stride[1] == 1 && g.padding[0] <= 2 &&
          g.padding[1] <= 2 && g.c >= 16 && g.o >= 16 && g.src[2] * g.src[3] >= 256 && winograd::enabled &&
-         winograd_gradient::available() && dst == Geometry::blocked(g.dst) &&
-         (src == Geometry::blocked(g.src) || src == Geometry::plain(g.src));
+         winograd_gradient::available() && dst == Geometry::blocked(g.dst, g.block) &&
+         (src == Geometry::blocked(g.src, g.block) || src == Geometry::plain(g.src));
 }
 
 struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
@@ -309,10 +329,11 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
                                                 const at::Tensor &w, const at::Tensor &gamma, const at::Tensor &beta,
                                                 at::IntArrayRef stride, at::IntArrayRef padding, double eps,
                                                 bool blocked_output) {
-    const Geometry g(x.sizes(), w.sizes(), stride, padding);
+    Geometry g(x.sizes(), w.sizes(), stride, padding);
     const auto pd = g.forward();
+    g.block = Geometry::block_of(pd.dst_desc(), g.dst);  // fusable() made sure it is one
     dnnl::stream stream(cpu_engine());
-    const at::Tensor src = relayout(x, Geometry::layout_of(x.dim(), g.src), pd.src_desc(), stream);
+    const at::Tensor src = relayout(x, Geometry::layout_of(x.sizes(), g.src), pd.src_desc(), stream);
     const at::Tensor weights = relayout(w, Geometry::plain(g.weights), pd.weights_desc(), stream);
     at::Tensor y = buffer_for(pd.dst_desc());
     memory src_m = view(pd.src_desc(), src), w_m = view(pd.weights_desc(), weights), y_m = view(pd.dst_desc(), y);
@@ -323,9 +344,8 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
     // The batch's statistics (the running ones take the unbiased variance, as batch norm does).
     const float *yp = y.data_ptr<float>();
     std::vector<double> sums(g.n * g.o), squares(g.n * g.o);
-    each_block(g, [&](int64_t n, int64_t b) {
-      const int64_t at = n * g.o + b * kBlock;
-      block_moments(yp + at * g.hw, g.hw, &sums[at], &squares[at]);
+    each_block(g, [&](int64_t n, int64_t c) {
+      block_moments(yp + g.blocked_offset(n, c), g.hw, g.block, &sums[n * g.o + c], &squares[n * g.o + c]);
     });
     const std::vector<double> sum = channel_totals(sums, g), square = channel_totals(squares, g);
     const double count = static_cast<double>(g.n * g.hw);
@@ -341,10 +361,10 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
     const at::Tensor scale = (gamma * invstd).contiguous(), shift = (beta - mean * scale).contiguous();
     at::Tensor out = at::empty(blocked_output ? g.blocked_shape(g.dst) : g.dst, x.options());
     float *op = out.data_ptr<float>();
-    each_block(g, [&](int64_t n, int64_t b) {
-      const int64_t c = b * kBlock, at = (n * g.o + c) * g.hw;
-      block_normalize_silu(yp + at, g.hw, scale.data_ptr<float>() + c, shift.data_ptr<float>() + c, op + at,
-                           blocked_output ? 0 : g.hw);
+    each_block(g, [&](int64_t n, int64_t c) {
+      const int64_t at = g.blocked_offset(n, c);
+      block_normalize_silu(yp + at, g.hw, g.block, scale.data_ptr<float>() + c, shift.data_ptr<float>() + c,
+                           op + (blocked_output ? at : g.plain_offset(n, c)), blocked_output ? 0 : g.hw);
     });
 
     ctx->save_for_backward({src, w, y, gamma, beta, mean, invstd});
@@ -362,8 +382,9 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
     const at::Tensor &src = saved[0], &w = saved[1], &y = saved[2], &gamma = saved[3], &beta = saved[4],
                      &mean = saved[5], &invstd = saved[6];
     const std::vector<int64_t> x_shape = ctx->saved_data["shape"].toIntVector();
-    const Geometry g(x_shape, w.sizes(), ctx->saved_data["stride"].toIntVector(),
-                     ctx->saved_data["padding"].toIntVector());
+    Geometry g(x_shape, w.sizes(), ctx->saved_data["stride"].toIntVector(), ctx->saved_data["padding"].toIntVector());
+    const auto fpd = g.forward();
+    g.block = Geometry::block_of(fpd.dst_desc(), g.dst);
     const bool blocked_output = ctx->saved_data["blocked_output"].toBool();
     // Autograd materialises a missing gradient as zeros and checks its shape against the output's; the kernels
     // below read float32 in that shape's standard layout.
@@ -378,11 +399,12 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
     const float *yp = y.data_ptr<float>(), *gp = grad.data_ptr<float>();
     float *dp = d.data_ptr<float>();
     std::vector<double> sums_d(g.n * g.o), sums_dx(g.n * g.o);
-    each_block(g, [&](int64_t n, int64_t b) {
-      const int64_t c = b * kBlock, at = n * g.o + c, offset = at * g.hw;
-      block_silu_backward(yp + offset, gp + offset, blocked_output ? 0 : g.hw, g.hw, mean.data_ptr<float>() + c,
-                          invstd.data_ptr<float>() + c, gamma.data_ptr<float>() + c, beta.data_ptr<float>() + c,
-                          dp + offset, &sums_d[at], &sums_dx[at]);
+    each_block(g, [&](int64_t n, int64_t c) {
+      const int64_t offset = g.blocked_offset(n, c);
+      block_silu_backward(yp + offset, gp + (blocked_output ? offset : g.plain_offset(n, c)), blocked_output ? 0 : g.hw,
+                          g.hw, g.block, mean.data_ptr<float>() + c, invstd.data_ptr<float>() + c,
+                          gamma.data_ptr<float>() + c, beta.data_ptr<float>() + c, dp + offset, &sums_d[n * g.o + c],
+                          &sums_dx[n * g.o + c]);
     });
     const std::vector<double> sum_d = channel_totals(sums_d, g), sum_dx = channel_totals(sums_dx, g);
     const double count = static_cast<double>(g.n * g.hw);
@@ -398,13 +420,12 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
       p[c] = static_cast<float>(pc);
       q[c] = static_cast<float>(-kc * sum_d[c] / count - pc * mean.data_ptr<float>()[c]);
     }
-    each_block(g, [&](int64_t n, int64_t b) {
-      const int64_t c = b * kBlock, offset = (n * g.o + c) * g.hw;
-      block_batch_norm_backward(yp + offset, g.hw, &k[c], &p[c], &q[c], dp + offset);
+    each_block(g, [&](int64_t n, int64_t c) {
+      const int64_t offset = g.blocked_offset(n, c);
+      block_batch_norm_backward(yp + offset, g.hw, g.block, &k[c], &p[c], &q[c], dp + offset);
     });
 
     // The convolution's gradients from the blocked `d` and the forward's input as oneDNN took it.
-    const auto fpd = g.forward();
     dnnl::stream stream(cpu_engine());
     const memory::desc d_desc = fpd.dst_desc();
     at::Tensor grad_x, grad_w;
@@ -421,17 +442,17 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
       dnnl::convolution_backward_data(bpd).execute(
           stream, {{DNNL_ARG_DIFF_DST, dd_m}, {DNNL_ARG_WEIGHTS, w_m}, {DNNL_ARG_DIFF_SRC, dx_m}});
       // In the input's own layout.
-      grad_x = relayout(dx, bpd.diff_src_desc(), Geometry::layout_of(x_shape.size(), g.src), stream).view(x_shape);
+      grad_x = relayout(dx, bpd.diff_src_desc(), Geometry::layout_of(x_shape, g.src), stream).view(x_shape);
     }
     if (ctx->needs_input_grad(1) && winograd_gradient_applies(g, fpd.src_desc(), d_desc)) {
       // 3x3 at stride 1: weight_gradient.h's Winograd form reads the blocked gradient and input in place.
-      const bool blocked_src = fpd.src_desc() == Geometry::blocked(g.src);
+      const int64_t src_block = fpd.src_desc() == Geometry::plain(g.src) ? 0 : g.block;
       const int64_t h = g.src[2], width = g.src[3], oh = g.dst[2], ow = g.dst[3];
       const winograd_gradient::Side input{src.data_ptr<float>(), g.c, h, width, g.c * h * width,
-                                          blocked_src ? h * width * kBlock : h * width, g.padding[0], g.padding[1],
-                                          blocked_src};
-      const winograd_gradient::Side gradient{d.data_ptr<float>(), g.o, oh, ow, g.o * oh * ow, oh * ow * kBlock, 0, 0,
-                                             true};
+                                          h * width * std::max<int64_t>(src_block, 1), g.padding[0], g.padding[1],
+                                          src_block};
+      const winograd_gradient::Side gradient{d.data_ptr<float>(), g.o, oh, ow, g.o * oh * ow, oh * ow * g.block, 0, 0,
+                                             g.block};
       grad_w = winograd_gradient::weight_gradient(input, gradient, g.n);
     } else if (ctx->needs_input_grad(1)) {
       dnnl::convolution_backward_weights::desc wd(dnnl::algorithm::convolution_direct, Geometry::any(g.src),
@@ -452,22 +473,23 @@ struct ConvBatchNormSiLU : torch::autograd::Function<ConvBatchNormSiLU> {
   }
 };
 
-// Whether the fused node applies: float NCHW or channel-blocked input on a CPU with AVX2 (autocast off), a plain convolution
-// (no groups or dilation), and oneDNN choosing nChw8c for its output.
+// Whether the fused node applies: float NCHW or channel-blocked input on a CPU with AVX2 (autocast off), a plain
+// convolution (no groups or dilation), and oneDNN choosing a channel-blocked output whose blocks the channels fill:
+// nChw8c on AVX2, nChw16c on AVX-512 (channel counts that are not a multiple of 16 take the composition there).
 bool fusable(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef stride, at::IntArrayRef padding) {
   const bool avx2 = cpu_has_avx2_fma();
   const auto cpu_float = [](const at::Tensor &t) {
     return t.defined() && t.device().is_cpu() && t.layout() == at::kStrided && t.scalar_type() == at::kFloat;
   };
-  const bool blocked = x.dim() == 5 && x.size(4) == kBlock;
+  const bool blocked = x.dim() == 5 && (x.size(4) == kLanes || x.size(4) == 2 * kLanes);
   // Under CPU autocast the composition runs in its lower precision; this node is float32 only.
   if (!avx2 || autocast_enabled(at::kCPU) || !at::globalContext().userEnabledMkldnn() || !cpu_float(x) || !cpu_float(w) ||
-      !(x.dim() == 4 || blocked) || w.dim() != 4 || w.size(0) % kBlock != 0 || stride.size() != 2 ||
+      !(x.dim() == 4 || blocked) || w.dim() != 4 || w.size(0) % kLanes != 0 || stride.size() != 2 ||
       padding.size() != 2)
     return false;
   const Geometry g(x.sizes(), w.sizes(), stride, padding);
   if (g.c != w.size(1) || g.dst[2] < 1 || g.dst[3] < 1 || g.n * g.hw < 2) return false;
-  return g.forward().dst_desc() == Geometry::blocked(g.dst);
+  return Geometry::block_of(g.forward().dst_desc(), g.dst) != 0;
 }
 
 }  // namespace

@@ -59,9 +59,11 @@ inline void gradient_transform(const Lanes g[kTile], Lanes o[kAlpha]) {
 struct Side {
   const float *data;  // [N, channels, height, width] with rows contiguous, or channel-blocked (below)
   int64_t channels, height, width, image_stride;
-  int64_t channel_stride;  // between channels; between blocks of 8 channels where `blocked`
+  int64_t channel_stride;  // between channels; between blocks of channels where `block` > 0
   int64_t top, left;       // rows and columns of zeros before the map (the convolution's padding; 0 for the gradient)
-  bool blocked;            // (N, C/8, H, W, 8), oneDNN's nChw8c: each pixel's 8 channels side by side
+  // 0: rows of one channel; 8 or 16: channel-blocked (N, C/block, H, W, block), oneDNN's nChw8c (AVX2) or nChw16c
+  // (AVX-512), each pixel's `block` channels side by side.
+  int64_t block;
 };
 
 // The 36 transforms of the tiles of tile row `tile_row` of image `image`, for channels first..<first + 8 (zeros for
@@ -83,10 +85,15 @@ CT_AVX2_FMA void transform_tile_row(const Side &side, int64_t image, int64_t fir
     if (y < 0 || y >= side.height) continue;
     std::fill(row, row + side.left * kLanes, 0.0f);
     std::fill(row + (side.left + columns) * kLanes, row + row_floats, 0.0f);
-    if (side.blocked) {
+    if (side.block == kLanes) {
       const float *source = side.data + image * side.image_stride + first / kLanes * side.channel_stride +
                             y * side.width * kLanes;
       std::copy(source, source + columns * kLanes, row + side.left * kLanes);
+    } else if (side.block > 0) {  // 8 of each pixel's 16 channels
+      const float *source = side.data + image * side.image_stride + first / side.block * side.channel_stride +
+                            first % side.block + y * side.width * side.block;
+      for (int64_t x = 0; x < columns; ++x)
+        std::copy(source + x * side.block, source + x * side.block + kLanes, row + (side.left + x) * kLanes);
     } else {
       const float *source = side.data + image * side.image_stride + first * side.channel_stride + y * side.width;
       ctorch::transpose(source, lanes, columns, side.channel_stride, row + side.left * kLanes, kLanes);
@@ -171,8 +178,8 @@ inline at::Tensor weight_gradient(const at::Tensor &x_in, const at::Tensor &dy_i
   const auto rows_contiguous = [](const at::Tensor &t) { return t.stride(3) == 1 && t.stride(2) == t.size(3); };
   const at::Tensor x = rows_contiguous(x_in) ? x_in : x_in.contiguous();
   const at::Tensor dy = rows_contiguous(dy_in) ? dy_in : dy_in.contiguous();
-  const Side input{x.data_ptr<float>(), x.size(1), x.size(2), x.size(3), x.stride(0), x.stride(1), pad_h, pad_w, false};
-  const Side gradient{dy.data_ptr<float>(), dy.size(1), dy.size(2), dy.size(3), dy.stride(0), dy.stride(1), 0, 0, false};
+  const Side input{x.data_ptr<float>(), x.size(1), x.size(2), x.size(3), x.stride(0), x.stride(1), pad_h, pad_w, 0};
+  const Side gradient{dy.data_ptr<float>(), dy.size(1), dy.size(2), dy.size(3), dy.stride(0), dy.stride(1), 0, 0, 0};
   return weight_gradient(input, gradient, x.size(0));
 }
 

@@ -33,7 +33,7 @@ public enum Runtime {
     public enum FusedConvBlock: Int32 {
         /// Built without it: no oneDNN 2.x headers at build time, or a libtorch other than the system one.
         case notBuilt = 0
-        /// Built, but this CPU has no AVX2 or oneDNN lays convolutions out otherwise (nChw16c on AVX-512).
+        /// Built, but this CPU has no AVX2 or oneDNN lays convolutions out otherwise (neither nChw8c nor nChw16c).
         case notOnThisCPU = 1
         /// It runs here.
         case active = 2

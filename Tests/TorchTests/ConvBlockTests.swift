@@ -24,14 +24,14 @@ final class ConvBlockTests: XCTestCase {
             // 399 pixels: the weight gradient by Winograd's F(4x4, 3x3), partial tiles on both sides
             Case(input: [2, 16, 19, 21], outChannels: 24, kernel: 3, stride: 1, inputGrad: true),
         ]
-        var fusedCount = 0
+        // Every case whose output channels fill oneDNN's blocks (8 on AVX2, 16 on AVX-512) fuses where the block runs
+        // here, none elsewhere.
+        let block = Self.cpuFlags().contains("avx512f") ? 16 : 8
         for c in cases {
             let fused = try check(c)
-            fusedCount += fused ? 1 : 0
-            XCTAssertFalse(fused && c.outChannels % 8 != 0, "\(c): fused with channels not a multiple of 8")
+            XCTAssertEqual(fused, Runtime.fusedConvBlock == .active && c.outChannels % block == 0,
+                           "\(c), \(Runtime.fusedConvBlock), blocks of \(block)")
         }
-        // Every eligible case fuses where the block runs here, none elsewhere.
-        XCTAssertEqual(fusedCount, Runtime.fusedConvBlock == .active ? 5 : 0, "\(Runtime.fusedConvBlock)")
     }
 
     /// In the fused block, 3x3 stride-1 convolutions of 16 or more channels over 256 or more pixels take the weight's
@@ -42,10 +42,11 @@ final class ConvBlockTests: XCTestCase {
         guard Runtime.fusedConvBlock == .active else { throw XCTSkip("the fused Conv block does not run here") }
         let enabled = Runtime.winogradConvolutions
         defer { Runtime.winogradConvolutions = enabled }
-        let w = try Tensor.randn([24, 16, 3, 3]) * 0.2, gamma = try Tensor.ones([24]), beta = try Tensor.zeros([24])
+        let w = try Tensor.randn([32, 16, 3, 3]) * 0.2, gamma = try Tensor.ones([32]), beta = try Tensor.zeros([32])
         let nchw = try Tensor.randn([2, 16, 19, 21])
-        let blocked = try nchw.reshape(2, 2, 8, 19, 21).permute(0, 1, 3, 4, 2).contiguous()
-        for x in [nchw, blocked] {
+        let blocked8 = try nchw.reshape(2, 2, 8, 19, 21).permute(0, 1, 3, 4, 2).contiguous()
+        let blocked16 = try nchw.reshape(2, 1, 16, 19, 21).permute(0, 1, 3, 4, 2).contiguous()
+        for x in [nchw, blocked8, blocked16] {
             let gradient = { (winograd: Bool) throws -> [Float] in
                 Runtime.winogradConvolutions = winograd
                 let weight = try w.clone().requiresGrad(true)
@@ -114,13 +115,13 @@ final class ConvBlockTests: XCTestCase {
         }
     }
 
-    /// The fast path is demanded only where it can run: a build with the fused block on an AVX2 CPU without
-    /// AVX-512 (where oneDNN picks nChw8c) must run it.
+    /// The fast path is demanded wherever it can run: a build with the fused block on a CPU with AVX2 and FMA (where
+    /// oneDNN picks nChw8c, or nChw16c with AVX-512) must run it.
     func testFusedBlockRunsWhereTheCPUTakesIt() throws {
         let flags = Self.cpuFlags()
         guard Runtime.fusedConvBlock != .notBuilt else { throw XCTSkip("built without the fused Conv block") }
-        guard flags.contains("avx2"), flags.contains("fma"), !flags.contains("avx512f") else {
-            throw XCTSkip("this CPU is not AVX2-only: oneDNN's layout decides (here \(Runtime.fusedConvBlock))")
+        guard flags.contains("avx2"), flags.contains("fma") else {
+            throw XCTSkip("this CPU has no AVX2 and FMA (here \(Runtime.fusedConvBlock))")
         }
         XCTAssertEqual(Runtime.fusedConvBlock, .active)
     }
@@ -188,7 +189,8 @@ final class ConvBlockTests: XCTestCase {
                 xs[1], stride: (1, 1), padding: (1, 1), bnWeight: ones, bnBias: zeros, runningMean: nil,
                 runningVar: nil, momentum: 0.03, eps: 1e-3, channelBlockedOutput: blocked)
             if try blocked && x.convBatchNormSiLUIsFused(w1, stride: (1, 1), padding: (1, 1)) {
-                XCTAssertEqual(a.shape, [2, 2, 10, 10, 8])
+                let block = Self.cpuFlags().contains("avx512f") ? 16 : 8
+                XCTAssertEqual(a.shape, [2, 16 / block, 10, 10, block])
             }
             return try a.convBatchNormSiLU(
                 xs[2], stride: (1, 1), padding: (0, 0), bnWeight: ones24, bnBias: zeros24, runningMean: nil,
@@ -206,29 +208,36 @@ final class ConvBlockTests: XCTestCase {
         for i in 0..<3 { try assertNear(blocked[i].grad!, plain[i].grad!, "gradient \(i)", file: #filePath, line: #line) }
     }
 
-    /// Pooling, upsampling, concatenation, chunks and sums on channel-blocked maps equal the NCHW ones exactly.
+    /// Pooling, upsampling, concatenation, chunks and sums on channel-blocked maps (blocks of 8 and of 16) equal the
+    /// NCHW ones exactly.
     func testChannelOperationsOnBlockedMapsEqualNCHW() throws {
-        let a = try Tensor.randn([2, 16, 6, 6]), b = try Tensor.randn([2, 16, 6, 6])
-        func blocked(_ t: Tensor) throws -> Tensor {  // NCHW -> (N, C/8, H, W, 8)
+        let a = try Tensor.randn([2, 32, 6, 6]), b = try Tensor.randn([2, 32, 6, 6])
+        func blocked(_ t: Tensor, _ block: Int) throws -> Tensor {  // NCHW -> (N, C/B, H, W, B)
             let s = t.shape
-            return try t.reshape(s[0], s[1] / 8, 8, s[2], s[3]).permute(0, 1, 3, 4, 2).contiguous()
+            return try t.reshape(s[0], s[1] / block, block, s[2], s[3]).permute(0, 1, 3, 4, 2).contiguous()
         }
-        let (ab, bb) = (try blocked(a), try blocked(b))
-        XCTAssertTrue(ab.isChannelBlocked)
-        XCTAssertTrue(try ab.channelsFirst().equal(a))
-        let pooled = try ab.maxPool2d(kernel: (5, 5), stride: (1, 1), padding: (2, 2))
-        XCTAssertTrue(pooled.isChannelBlocked)
-        XCTAssertTrue(try pooled.channelsFirst().equal(a.maxPool2d(kernel: (5, 5), stride: (1, 1), padding: (2, 2))))
-        let up = try ab.upsampleNearest(scale: 2)
-        XCTAssertEqual(up.shape, [2, 2, 12, 12, 8])
-        XCTAssertTrue(try up.channelsFirst().equal(a.upsampleNearest(scale: 2)))
-        XCTAssertTrue(try Tensor.catChannels([ab, bb]).channelsFirst().equal(Tensor.cat([a, b], dim: 1)))
-        XCTAssertTrue(try Tensor.catChannels([ab, b]).equal(Tensor.cat([a, b], dim: 1)))  // mixed: NCHW
-        let halves = try ab.chunkChannels(2)
-        XCTAssertTrue(try halves[1].channelsFirst().equal(a.chunk(2, dim: 1)[1]))
-        XCTAssertTrue(try ab.addChannels(bb).channelsFirst().equal(a + b))
-        XCTAssertTrue(try ab.addChannels(b).equal(a + b))
-        XCTAssertTrue(try ab.conv2d(Tensor.ones([3, 16, 1, 1])).allclose(a.conv2d(Tensor.ones([3, 16, 1, 1])), rtol: 1e-5, atol: 1e-5))
+        for block in [8, 16] {
+            let (ab, bb) = (try blocked(a, block), try blocked(b, block))
+            XCTAssertTrue(ab.isChannelBlocked)
+            XCTAssertTrue(try ab.channelsFirst().equal(a))
+            let pooled = try ab.maxPool2d(kernel: (5, 5), stride: (1, 1), padding: (2, 2))
+            XCTAssertTrue(pooled.isChannelBlocked)
+            XCTAssertTrue(try pooled.channelsFirst().equal(a.maxPool2d(kernel: (5, 5), stride: (1, 1), padding: (2, 2))))
+            let up = try ab.upsampleNearest(scale: 2)
+            XCTAssertEqual(up.shape, [2, 32 / block, 12, 12, block])
+            XCTAssertTrue(try up.channelsFirst().equal(a.upsampleNearest(scale: 2)))
+            XCTAssertTrue(try Tensor.catChannels([ab, bb]).channelsFirst().equal(Tensor.cat([a, b], dim: 1)))
+            XCTAssertTrue(try Tensor.catChannels([ab, b]).equal(Tensor.cat([a, b], dim: 1)))  // mixed: NCHW
+            let halves = try ab.chunkChannels(2)
+            XCTAssertTrue(try halves[1].channelsFirst().equal(a.chunk(2, dim: 1)[1]))
+            XCTAssertTrue(try ab.addChannels(bb).channelsFirst().equal(a + b))
+            XCTAssertTrue(try ab.addChannels(b).equal(a + b))
+            XCTAssertTrue(try ab.conv2d(Tensor.ones([3, 32, 1, 1])).allclose(a.conv2d(Tensor.ones([3, 32, 1, 1])), rtol: 1e-5, atol: 1e-5))
+        }
+        // Blocks of 8 with blocks of 16: NCHW.
+        let (a8, b16) = (try blocked(a, 8), try blocked(b, 16))
+        XCTAssertTrue(try Tensor.catChannels([a8, b16]).equal(Tensor.cat([a, b], dim: 1)))
+        XCTAssertTrue(try a8.addChannels(b16).equal(a + b))
     }
 
     /// |a - b| <= 1e-4 * max|b| + 1e-5 elementwise: float32 against float64.

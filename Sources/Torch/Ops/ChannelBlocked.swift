@@ -1,9 +1,10 @@
 // oneDNN's channel-blocked layout for feature maps, as the training Conv block (`convBatchNormSiLU`) returns them:
-// an NCHW map of C channels stored as (N, C/8, H, W, 8), so that consecutive fused blocks hand it on without
-// converting. H and W stay at dimensions 2 and 3; the operations below mean the same on it as on NCHW.
+// an NCHW map of C channels stored as (N, C/B, H, W, B), B = 8 on AVX2 and 16 on AVX-512, so that consecutive fused
+// blocks hand it on without converting. H and W stay at dimensions 2 and 3; the operations below mean the same on it
+// as on NCHW.
 
 extension Tensor {
-    /// Whether this is a channel-blocked feature map, (N, C/8, H, W, 8).
+    /// Whether this is a channel-blocked feature map, (N, C/B, H, W, B).
     public var isChannelBlocked: Bool { ndim == 5 }
 
     /// The feature map as NCHW (itself when it already is).
@@ -15,7 +16,7 @@ extension Tensor {
 
     /// Concatenation along channels: channel-blocked when every input is, else NCHW.
     public static func catChannels(_ maps: [Tensor]) throws -> Tensor {
-        if maps.allSatisfy(\.isChannelBlocked) { return try cat(maps, dim: 1) }
+        if maps.allSatisfy({ $0.isChannelBlocked && $0.size(4) == maps[0].size(4) }) { return try cat(maps, dim: 1) }
         return try cat(maps.map { try $0.channelsFirst() }, dim: 1)
     }
 
@@ -27,7 +28,7 @@ extension Tensor {
 
     /// Elementwise sum of two maps, channel-blocked when both are.
     public func addChannels(_ other: Tensor) throws -> Tensor {
-        if isChannelBlocked == other.isChannelBlocked { return try self + other }
+        if isChannelBlocked == other.isChannelBlocked && shape == other.shape { return try self + other }
         return try channelsFirst() + other.channelsFirst()
     }
 
