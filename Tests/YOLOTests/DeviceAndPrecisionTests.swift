@@ -66,15 +66,22 @@ final class DeviceAndPrecisionTests: TinyDatasetTestCase {
         // amp=True on a CPU without native bfloat16: float32, as the reference (no check is run).
         XCTAssertNil(try TrainingPrecision(.bool(true), device: .cpu, cpu: avx2) { _ in XCTFail("checked"); return true }.autocast)
         XCTAssertNil(try TrainingPrecision(nil, device: .cpu, cpu: avx2).autocast)
-        // With native bfloat16 (AVX-512 BF16 or AMX): bfloat16 autocast once its check passes, else float32.
+        // With native bfloat16 (AVX-512 BF16 or AMX): bfloat16 autocast once its check passes, else float32; where the
+        // fused float32 Conv block runs (faster there), float32 without a check.
         var checked: [DType] = []
-        XCTAssertEqual(try TrainingPrecision(.bool(true), device: .cpu, cpu: bf16) { checked.append($0); return true }.autocast, .bfloat16)
+        let bfloat16 = try TrainingPrecision(.bool(true), device: .cpu, cpu: bf16, fusedBlock: false) {
+            checked.append($0)
+            return true
+        }
+        XCTAssertEqual(bfloat16.autocast, .bfloat16)
         XCTAssertEqual(checked, [.bfloat16])
-        XCTAssertEqual(try TrainingPrecision(nil, device: .cpu, cpu: amx).autocast, .bfloat16)
-        XCTAssertFalse(try TrainingPrecision(nil, device: .cpu, cpu: amx).scalesLoss)
-        XCTAssertNil(try TrainingPrecision(.bool(true), device: .cpu, cpu: bf16) { _ in false }.autocast)
-        XCTAssertNil(try TrainingPrecision(.bool(false), device: .cpu, cpu: bf16).autocast)
-        XCTAssertNil(try TrainingPrecision("fp32", device: .cpu, cpu: bf16).autocast)
+        XCTAssertEqual(try TrainingPrecision(nil, device: .cpu, cpu: amx, fusedBlock: false).autocast, .bfloat16)
+        XCTAssertEqual(try TrainingPrecision("True", device: .cpu, cpu: amx, fusedBlock: false).autocast, .bfloat16)
+        XCTAssertFalse(try TrainingPrecision(nil, device: .cpu, cpu: amx, fusedBlock: false).scalesLoss)
+        XCTAssertNil(try TrainingPrecision(.bool(true), device: .cpu, cpu: bf16, fusedBlock: false) { _ in false }.autocast)
+        XCTAssertNil(try TrainingPrecision(.bool(true), device: .cpu, cpu: bf16, fusedBlock: true) { _ in XCTFail("checked"); return true }.autocast)
+        XCTAssertNil(try TrainingPrecision(.bool(false), device: .cpu, cpu: bf16, fusedBlock: false).autocast)
+        XCTAssertNil(try TrainingPrecision("fp32", device: .cpu, cpu: bf16, fusedBlock: false).autocast)
         XCTAssertEqual(try TrainingPrecision("bf16", device: .cpu, cpu: avx2).autocast, .bfloat16)  // asked for: any CPU
         XCTAssertFalse(try TrainingPrecision("bf16", device: .cuda(0)).scalesLoss)  // bf16: no scaler
         checked = []

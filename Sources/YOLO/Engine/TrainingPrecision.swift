@@ -5,8 +5,8 @@ import Torch
 /// under float16 autocast with a GradScaler once `check` finds float16 predictions close to float32 ones; `amp=bf16`
 /// trains under bfloat16 autocast on any device, without a scaler; `amp=False` (or `fp32`) trains in float32.
 /// On the CPU, where the reference turns `amp=True` off, it takes bfloat16 autocast on CPUs that compute in bfloat16
-/// natively (AVX-512 BF16, AMX: a yolov8n step about 1.5x faster), after the same check, and float32 elsewhere
-/// (emulated bfloat16 is slower than float32).
+/// natively (AVX-512 BF16, AMX), after the same check, where that is faster than float32 (`lowerPrecision`), and
+/// float32 elsewhere (emulated bfloat16 is several times slower).
 public struct TrainingPrecision {
     /// The autocast type of forward and loss; nil: float32.
     public let autocast: DType?
@@ -15,20 +15,32 @@ public struct TrainingPrecision {
     /// Whether the loss is scaled (float16 only: bfloat16 has float32's range).
     public var scalesLoss: Bool { autocast == .float16 }
 
-    /// `check(dtype)`: whether predictions under autocast to `dtype` agree with float32 ones (see `check(_:device:dtype:log:)`).
+    /// `check(dtype)`: whether predictions under autocast to `dtype` agree with float32 ones (see
+    /// `check(_:device:dtype:log:)`). `fusedBlock`: whether training's fused float32 Conv block runs here.
     public init(
-        _ amp: ConfigValue?, device: Device, cpu: CPUInfo = .current, check: (DType) throws -> Bool = { _ in true }
+        _ amp: ConfigValue?, device: Device, cpu: CPUInfo = .current,
+        fusedBlock: Bool = Runtime.fusedConvBlock == .active, check: (DType) throws -> Bool = { _ in true }
     ) throws {
         self.device = device
-        switch amp {
+        switch amp.map({ $0.string?.lowercased() == "true" ? .bool(true) : $0 }) {
         case .string(let s)? where s.lowercased() == "bf16": autocast = .bfloat16
         case .string(let s)? where s.lowercased() == "fp32" || s.lowercased() == "false": autocast = nil
         case .bool(false)?: autocast = nil
         case nil, .null?, .bool(true)?:
-            let lower: DType? = device.isCUDA ? .float16 : device == .cpu && cpu.hasNativeBFloat16 ? .bfloat16 : nil
-            autocast = try lower.flatMap { try check($0) ? $0 : nil }
+            autocast = try Self.lowerPrecision(device: device, cpu: cpu, fusedBlock: fusedBlock).flatMap {
+                try check($0) ? $0 : nil
+            }
         case let other?: throw ConfigError("amp=\(other) is not one of True, False, bf16, fp32")
         }
+    }
+
+    /// What `amp=True` tries: float16 on CUDA; bfloat16 on a CPU with native bfloat16, unless the fused float32 Conv
+    /// block runs there (Debian's libtorch 1.13 with oneDNN), which trains faster than bfloat16 autocast (yolov8n at
+    /// 320 on 2 cores of an AVX-512 BF16 EPYC: 36.4 against 32.4 images/s; on pip's torch 2.15, without the block,
+    /// bfloat16 is 1.5x float32); else none (float32).
+    static func lowerPrecision(device: Device, cpu: CPUInfo, fusedBlock: Bool) -> DType? {
+        if device.isCUDA { return .float16 }
+        return device == .cpu && cpu.hasNativeBFloat16 && !fusedBlock ? .bfloat16 : nil
     }
 
     /// `body` under this precision's autocast.
