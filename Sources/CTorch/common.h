@@ -100,6 +100,16 @@ inline bool cpu_has_avx2_fma() {
   return false;
 #endif
 }
+// Whether oneDNN computes bfloat16 convolutions natively here (AVX-512 BF16; AMX CPUs have it too); elsewhere it
+// refuses them or emulates them slower than float32.
+inline bool cpu_has_avx512_bf16() {
+#if defined(__x86_64__)
+  static const bool has = __builtin_cpu_supports("avx512bf16");
+  return has;
+#else
+  return false;
+#endif
+}
 
 #if defined(__x86_64__)
 // One 8x8 tile of `transpose` in AVX registers (8 loads, 24 shuffles, 8 stores), for CPUs that have AVX2.

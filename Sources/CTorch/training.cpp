@@ -34,17 +34,18 @@ struct ct_optimizer_opaque {
 
 static at::Tensor optional_tensor(ct_tensor t) { return t ? T(t) : at::Tensor(); }
 
-// Whether a convolution is float32 inference on the CPU, which ct_conv2d sends to the fastest kernel for its shape:
-// libtorch 1.13 sends single-image float convolutions with small inputs (C*H*W <= 20480), and every 1x1 one on one
-// thread, to its native im2col kernel, several times slower here than oneDNN's (a 64-channel 3x3 conv at stride 32
-// took 6 ms instead of <1 ms); training batches already go to oneDNN.
-static bool is_cpu_float_inference(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b) {
+// Whether a convolution is float32 inference on the CPU (or bfloat16 on a CPU with native bfloat16), which ct_conv2d
+// sends to the fastest kernel for its shape: libtorch 1.13 sends single-image float convolutions with small inputs
+// (C*H*W <= 20480), and every 1x1 one on one thread, to its native im2col kernel, several times slower here than
+// oneDNN's (a 64-channel 3x3 conv at stride 32 took 6 ms instead of <1 ms); training batches already go to oneDNN.
+static bool is_cpu_inference(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b) {
   const bool recording = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() ||
                                                          (b.defined() && b.requires_grad()));
+  const auto type = x.scalar_type();
   // Under CPU autocast, at::conv2d runs in the lower precision; the direct calls would not.
   return !recording && !autocast_enabled(at::kCPU) && x.device().is_cpu() && x.layout() == at::kStrided &&
-         x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && x.dim() == 4 &&
-         (!b.defined() || b.scalar_type() == at::kFloat);
+         (type == at::kFloat || (type == at::kBFloat16 && cpu_has_avx512_bf16())) && w.scalar_type() == type &&
+         x.dim() == 4 && (!b.defined() || b.scalar_type() == type);
 }
 
 // Options for one parameter group, from the CT_OPT_* indexed array.
@@ -179,8 +180,9 @@ static const c10::OperatorHandle *pointwise_convolution() {
 enum class ConvKernel { aten = 0, onednn = 1, onednn_silu = 2, winograd = 3 };
 static ConvKernel conv_kernel(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b, const int64_t stride[2],
                               const int64_t padding[2], const int64_t dilation[2], int64_t groups, bool silu) {
-  if (!is_cpu_float_inference(x, w, b)) return ConvKernel::aten;
-  if (winograd::applies(x, w, stride, padding, dilation, groups)) return ConvKernel::winograd;
+  if (!is_cpu_inference(x, w, b)) return ConvKernel::aten;
+  if (x.scalar_type() == at::kFloat && winograd::applies(x, w, stride, padding, dilation, groups))
+    return ConvKernel::winograd;
   if (!AT_MKLDNN_ENABLED() || !at::globalContext().userEnabledMkldnn()) return ConvKernel::aten;
   return silu && pointwise_convolution() ? ConvKernel::onednn_silu : ConvKernel::onednn;
 }

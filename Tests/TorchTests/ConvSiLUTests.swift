@@ -33,6 +33,30 @@ final class ConvSiLUTests: XCTestCase {
         XCTAssertEqual(fused, major >= 2 ? 4 : 0, "fused cases on libtorch \(Runtime.torchVersion)")
     }
 
+    /// bfloat16 inference (`half=True` on CPUs with native bfloat16) calls oneDNN directly there, fused with SiLU on
+    /// libtorch 2.x, and stays within bfloat16's rounding of the float32 result; on other CPUs bfloat16 convolutions
+    /// take libtorch's conv2d (which emulates them).
+    func testBFloat16InferenceTakesOneDNNOnCPUsWithNativeBFloat16() throws {
+        let x = try Tensor.randn([1, 32, 20, 24]).contiguousChannelsLast()
+        let w = try Tensor.randn([32, 32, 3, 3]) * 0.1, b = try Tensor.randn([32]) * 0.1
+        let (xh, wh, bh) = (try x.to(.bfloat16), try w.to(.bfloat16), try b.to(.bfloat16))
+        let major = Int(Runtime.torchVersion.split(separator: ".").first ?? "") ?? 0
+        let kernel = try withNoGrad { try xh.convolutionKernel(wh, bias: bh, padding: (1, 1), silu: true) }
+        if CPUInfo.current.hasNativeBFloat16 {
+            XCTAssertEqual(kernel, major >= 2 ? .oneDNNWithSiLU : .oneDNN)
+        } else {
+            XCTAssertEqual(kernel, .libtorch)
+        }
+        let (y, expected) = try withNoGrad {
+            (try xh.conv2dSiLU(wh, bias: bh, padding: (1, 1)), try x.conv2d(w, bias: b, padding: (1, 1)).silu())
+        }
+        XCTAssertEqual(y.dtype, .bfloat16)
+        let scale = try expected.abs().amax().item() as Double
+        // Inputs rounded to 8 bits of mantissa, products summed over 288 terms, the output rounded again.
+        XCTAssertLessThan(try (y.to(.float32) - expected).abs().amax().item(), 0.03 * scale)
+        XCTAssertGreaterThan(try (y.to(.float32) - expected).abs().amax().item(), 0)  // it did run in bfloat16
+    }
+
     func testUnderAutogradItIsConvThenSiLUWithGradients() throws {
         let x = try Tensor.randn([1, 8, 6, 6]).requiresGrad(true)
         let w = try (Tensor.randn([8, 8, 3, 3]) * 0.2).requiresGrad(true)

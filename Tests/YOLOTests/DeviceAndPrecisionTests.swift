@@ -95,6 +95,18 @@ final class DeviceAndPrecisionTests: TinyDatasetTestCase {
         XCTAssertThrowsError(try TrainingPrecision("fp8", device: .cpu))
     }
 
+    /// `half=True` at inference: float16 on CUDA, bfloat16 on CPUs with native bfloat16, float32 on other CPUs (as
+    /// the reference, which ignores it on the CPU).
+    func testHalfPicksTheDevicesLowerPrecision() {
+        let avx2 = CPUInfo(model: "an AVX2 CPU", features: ["avx2", "fma"])
+        let bf16 = CPUInfo(model: "a bfloat16 CPU", features: ["avx2", "fma", "avx512f", "avx512_bf16"])
+        XCTAssertEqual(YOLO.inferenceType(half: true, device: .cpu, cpu: bf16), .bfloat16)
+        XCTAssertEqual(YOLO.inferenceType(half: true, device: .cpu, cpu: avx2), .float32)
+        XCTAssertEqual(YOLO.inferenceType(half: false, device: .cpu, cpu: bf16), .float32)
+        XCTAssertEqual(YOLO.inferenceType(half: true, device: .cuda(0), cpu: avx2), .float16)
+        XCTAssertEqual(YOLO.inferenceType(half: false, device: .cuda(0), cpu: avx2), .float32)
+    }
+
     /// The bfloat16 check on a fresh yolov8n: its predictions under bfloat16 autocast (emulated where the CPU has no
     /// native bfloat16) agree with float32 ones within the check's bound; the model's mode is kept.
     func testTheBFloat16CheckPassesOnAHealthyModel() throws {

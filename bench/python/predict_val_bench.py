@@ -1,7 +1,8 @@
 """The reference side of bench-predict: Ultralytics' `YOLO(pt).predict(image, imgsz=...)` latency and
 `YOLO(pt).val(...)` throughput, on the CPU with a fixed number of torch threads (or its own default).
 
-    python predict_val_bench.py CHECKPOINT THREADS      (THREADS "default": leave the reference's own setting)
+    python predict_val_bench.py CHECKPOINT THREADS [half]  (THREADS "default": leave the reference's own setting;
+                                                            half: half=True, which it ignores on the CPU)
 
 Stays alive so that the Swift side can alternate with it: reads one command per line on stdin and answers each
 with one JSON line on stdout.
@@ -19,6 +20,7 @@ import time
 
 def main():
     checkpoint, pinned = sys.argv[1], sys.argv[2] != "default"
+    half = len(sys.argv) > 3 and sys.argv[3] == "half"
     import cv2
     import torch
     from ultralytics import YOLO
@@ -46,12 +48,12 @@ def main():
                 if path not in decoded:
                     decoded[path] = cv2.imread(path)  # decoded once: both sides time predict on a decoded image
                     for _ in range(3):  # warm-up (the first call builds the predictor and fuses the model)
-                        model.predict(decoded[path], imgsz=imgsz, device="cpu", verbose=False)
+                        model.predict(decoded[path], imgsz=imgsz, device="cpu", verbose=False, half=half)
                 image = decoded[path]
                 speeds, walls, cpus = [], [], []
                 for _ in range(iterations):
                     start, cpu = time.perf_counter(), time.process_time()
-                    r = model.predict(image, imgsz=imgsz, device="cpu", verbose=False)[0]
+                    r = model.predict(image, imgsz=imgsz, device="cpu", verbose=False, half=half)[0]
                     walls.append(1000 * (time.perf_counter() - start))
                     cpus.append(1000 * (time.process_time() - cpu))
                     speeds.append(r.speed)
@@ -64,7 +66,7 @@ def main():
         elif words[0] == "val":
             data, imgsz, batch, workers = words[1], int(words[2]), int(words[3]), int(words[4])
             start = time.perf_counter()
-            m = model.val(data=data, imgsz=imgsz, batch=batch, workers=workers, plots=False, device="cpu",
+            m = model.val(data=data, imgsz=imgsz, batch=batch, workers=workers, plots=False, device="cpu", half=half,
                           verbose=False, save_json=False, project="/tmp/swift-yolo-bench-predict-ref", name="val",
                           exist_ok=True)
             seconds = time.perf_counter() - start

@@ -26,7 +26,8 @@ extension Tensor {
 
     /// The kernel a convolution of this input takes (`conv2d`, or `conv2dSiLU` when `silu`).
     public enum ConvolutionKernel: Int32, Sendable {
-        /// libtorch's conv2d: under autograd or autocast, off the CPU, or outside float32.
+        /// libtorch's conv2d: under autograd or autocast, off the CPU, or outside float32 (and bfloat16 on CPUs that
+        /// compute in it natively).
         case libtorch = 0
         /// oneDNN's convolution, called directly (channels-last inputs stay so).
         case oneDNN = 1

@@ -111,11 +111,20 @@ public final class YOLO {
         return config
     }
 
-    /// For val, predict and benchmark (training places its own model): moves the model to the run's `device` (the reference's `select_device`: the first GPU when there is one), in
-    /// float16 with `half=True` on CUDA (the reference ignores `half` on the CPU).
+    /// For val, predict and benchmark (training places its own model): moves the model to the run's `device` (the
+    /// reference's `select_device`: the first GPU when there is one), with `half=True` in float16 on CUDA and in
+    /// bfloat16 on CPUs that compute in it natively (the reference ignores `half` on the CPU).
     func place(on config: Config) throws {
         let device = try DeviceSelection(config["device"]).device
-        let dtype: DType = config.bool("half") && device.isCUDA ? .float16 : .float32
+        let dtype = Self.inferenceType(half: config.bool("half"), device: device)
         if model.device != device || model.dtype != dtype { try model.to(device: device, dtype: dtype) }
+    }
+
+    /// The type inference runs in: float32 unless `half`, float16 on CUDA, bfloat16 on a CPU with native bfloat16
+    /// (AVX-512 BF16, AMX), float32 on other CPUs, where bfloat16 is emulated and slower.
+    public static func inferenceType(half: Bool, device: Device, cpu: CPUInfo = .current) -> DType {
+        guard half else { return .float32 }
+        if device.isCUDA { return .float16 }
+        return device == .cpu && cpu.hasNativeBFloat16 ? .bfloat16 : .float32
     }
 }

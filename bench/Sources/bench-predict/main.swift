@@ -5,10 +5,12 @@
 //   swift build -c release --product bench-predict --scratch-path .build-bench && .build-bench/release/bench-predict \
 //       [--threads N] [--rounds R] [--iterations I] [--imgsz 640] [--batch 16] [--workers W] [--copies C]
 //       [--checkpoint PT] [--python PATH] [--swift-only] [--no-val] [--no-predict] [--defaults] [--profile TRACE.json]
-//       [--task detect|segment|pose] [--nchw] [--no-winograd]
+//       [--task detect|segment|pose] [--nchw] [--no-winograd] [--half]
 //
 // --nchw: our inference in NCHW, as the reference's, instead of channels-last (to measure what the layout gains).
 // --no-winograd: our 3x3 stride-1 convolutions on oneDNN's direct kernel instead of NNPACK's Winograd one (pip's torch).
+// --half: both sides get half=True: ours then runs in bfloat16 on CPUs with native bfloat16 (float32 elsewhere), the
+// reference ignores it on the CPU (float32).
 //
 // --task segment: the reference's yolov8n-seg checkpoint (../shared/reference/yolov8n-seg-coco8/best.pt), val on
 // coco8-seg with box and mask metrics, predict with masks. --task pose: its yolov8n-pose checkpoint
@@ -48,6 +50,7 @@ let workers = Int(option("--workers") ?? "") ?? min(cores, 8)
 let copies = Int(option("--copies") ?? "") ?? 8
 let python = option("--python") ?? "/work/.venv-ultralytics/bin/python"
 let swiftOnly = arguments.contains("--swift-only")
+let half = arguments.contains("--half")
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
@@ -98,7 +101,7 @@ final class Reference {
 
     init() throws {
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, checkpoint, defaults ? "default" : "\(threads)"]
+        process.arguments = [script, checkpoint, defaults ? "default" : "\(threads)"] + (half ? ["half"] : [])
         process.standardInput = input
         process.standardOutput = output
         process.currentDirectoryURL = FileManager.default.temporaryDirectory
@@ -153,6 +156,7 @@ do {
     let model = try DetectionModel.load(contentsOf: checkpoint)
     try model.fuse()
     model.eval()
+    try model.to(device: .cpu, dtype: YOLO.inferenceType(half: half, device: .cpu))
     model.channelsLastInference = !arguments.contains("--nchw")  // --nchw: the layout the reference runs in
     if arguments.contains("--no-winograd") { Runtime.winogradConvolutions = false }
     var config = Config()
@@ -170,7 +174,7 @@ do {
         : "\(threads) torch threads on both sides"
     print("bench-predict: \((checkpoint as NSString).lastPathComponent), CPU, \(threadText), "
         + "\(cores) cores, \(rounds) rounds alternating the sides")
-    print("machine: \(CPUInfo.current); ours on libtorch \(Runtime.torchVersion)"
+    print("machine: \(CPUInfo.current); ours on libtorch \(Runtime.torchVersion) in \(model.dtype)"
         + (swiftOnly ? "" : ", the reference on \(python)'s torch"))
 
     if !arguments.contains("--no-predict") {
