@@ -64,6 +64,32 @@ final class PredictValTests: XCTestCase {
         print("predict parity: worst corner difference \(worst.box) px, confidence \(worst.conf)")
     }
 
+    /// `half=True` on the CPU: bfloat16 where the CPU computes in it natively, float32 elsewhere (the same metrics
+    /// exactly). In bfloat16, val's mAP stays within 0.05 of float32's (this overfit model is sensitive: the
+    /// reference's own bfloat16 copy moves its confident boxes by up to 10 px at 320), and predict finds detections.
+    func testHalfRunsInTheCPUsLowerPrecision() throws {
+        let model = try YOLO(try Fixtures.shared("reference/yolov8n-coco8-overfit/best.pt"))
+        let data: [String: ConfigValue] = [
+            "data": .string(try SharedDatasets.yaml("coco8-trainval.yaml")), "imgsz": .int(320), "workers": .int(2),
+            "plots": .bool(false), "project": .string(FileManager.default.temporaryDirectory.appendingPathComponent("half-\(UUID())").path),
+        ]
+        let full = try model.val(overrides: data)
+        XCTAssertEqual(model.model.dtype, .float32)
+        let half = try model.val(overrides: data.merging(["half": .bool(true)]) { $1 })
+        print("val mAP50-95 float32 \(full.results.map), half \(half.results.map); mAP50 \(full.results.map50), \(half.results.map50)")
+        if CPUInfo.current.hasNativeBFloat16 {
+            XCTAssertEqual(model.model.dtype, .bfloat16)
+            XCTAssertEqual(half.results.map50, full.results.map50, accuracy: 0.05)
+            XCTAssertEqual(half.results.map, full.results.map, accuracy: 0.05)
+            XCTAssertNotEqual(half.results.map, full.results.map)  // it did run in bfloat16
+        } else {
+            XCTAssertEqual(model.model.dtype, .float32)
+            XCTAssertEqual(half.results.map, full.results.map)
+        }
+        let image = try Image(contentsOf: try Fixtures.shared("datasets/coco8/images/train/000000000009.jpg"))
+        XCTAssertGreaterThan(try model.predict(image, imgsz: 320, overrides: ["half": .bool(true)]).boxes.cls.count, 0)
+    }
+
     /// The predictor's one-pass input conversion gives exactly `Image.tensor()`'s values.
     func testInputTensorIsImageTensor() throws {
         let image = try Image(width: 7, height: 5, fill: Color(b: 10, g: 128, r: 255))

@@ -163,6 +163,7 @@ final class DFL: Module {
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         let (b, a) = (x.size(0), x.size(2))
         let probabilities = try x.view(b, 4, bins, a).softmax(dim: 2)
-        return try conv.weight.view(1, 1, 1, bins).matmul(probabilities).view(b, 4, a)
+        let weight = conv.weight.dtype == x.dtype ? conv.weight : try conv.weight.to(x.dtype)  // bfloat16 models decode in float32
+        return try weight.view(1, 1, 1, bins).matmul(probabilities).view(b, 4, a)
     }
 }

@@ -13,6 +13,17 @@ public struct HeadOutput {
     public var prototypes: Tensor? = nil
     /// Pose: raw keypoints (batch, K·dims, anchors).
     public var keypoints: Tensor? = nil
+
+    /// The branches' outputs in float32 where they are bfloat16 (`half=True` on the CPU), for decoding: box edges
+    /// decoded in bfloat16 at 256-512 px lie 2 px apart. Features and prototypes stay as they are.
+    func decodedInFloat32() throws -> HeadOutput {
+        guard boxes.dtype == .bfloat16 else { return self }
+        var output = HeadOutput(boxes: try boxes.to(.float32), scores: try scores.to(.float32), features: features)
+        output.maskCoefficients = try maskCoefficients?.to(.float32)
+        output.prototypes = prototypes
+        output.keypoints = try keypoints?.to(.float32)
+        return output
+    }
 }
 
 /// The anchor-free detection head: per level a box branch (`cv2`) and a class branch (`cv3`), then DFL decoding.

@@ -117,12 +117,13 @@ public final class DetectionModel: Module {
 
     /// Decoded predictions (batch, 4 + nc + extra, anchors): xywh boxes in input pixels, class probabilities, then
     /// what the task adds (Segment: 32 mask coefficients; its prototypes come from `predict`).
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try detect.decode(forwardRaw(x)) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try detect.decode(forwardRaw(x).decodedInFloat32()) }
 
-    /// Decoded predictions and the task's extra outputs (Segment: the prototypes).
+    /// Decoded predictions and the task's extra outputs (Segment: the prototypes). A bfloat16 model's predictions are
+    /// decoded in float32.
     public func predict(_ x: Tensor) throws -> (output: Tensor, raw: HeadOutput) {
         let raw = try forwardRaw(x)
-        return (try detect.decode(raw), raw)
+        return (try detect.decode(raw.decodedInFloat32()), raw)
     }
 
     /// Strides of the detection levels, from a forward pass on a blank 256×256 image (as the reference does).
