@@ -95,6 +95,14 @@ final class DeviceAndPrecisionTests: TinyDatasetTestCase {
         XCTAssertThrowsError(try TrainingPrecision("fp8", device: .cpu))
     }
 
+    /// The bfloat16 check on a trained model (the reference's overfit coco8 yolov8n, whose boxes move by several pixels
+    /// in bfloat16): it passes, so amp=True trains it in bfloat16 where that is chosen.
+    func testTheBFloat16CheckPassesOnATrainedModel() throws {
+        let model = try DetectionModel.load(contentsOf: try Fixtures.shared("reference/yolov8n-coco8-overfit/best.pt"))
+        var lines: [String] = []
+        XCTAssertTrue(try TrainingPrecision.check(model, device: .cpu, dtype: .bfloat16) { lines.append($0) }, "\(lines)")
+    }
+
     /// `half=True` at inference: float16 on CUDA, bfloat16 on CPUs with native bfloat16, float32 on other CPUs (as
     /// the reference, which ignores it on the CPU).
     func testHalfPicksTheDevicesLowerPrecision() {

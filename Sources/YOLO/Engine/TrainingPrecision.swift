@@ -51,8 +51,9 @@ public struct TrainingPrecision {
 
     /// The reference's `check_amp`: the model's predictions on a built-in picture under autocast to `dtype` against
     /// float32, within 0.5 (boxes in pixels, scores); false (with the reference's error) where they differ, which
-    /// is what GPUs with broken float16 give. bfloat16 keeps 8 bits of mantissa, so a box edge at 300 px is only known
-    /// to a pixel or two: there the bound is 0.5 plus 1/32 of each value. The model is left in the mode it was in.
+    /// is what GPUs with broken float16 give. bfloat16 keeps 8 bits of mantissa, and a trained model's boxes move by
+    /// pixels in it (the reference's overfit coco8 yolov8n: by up to 19.5 px on this picture, 0.029 on average): there
+    /// every value must be finite and their mean difference within 0.5. The model is left in the mode it was in.
     public static func check(_ model: DetectionModel, device: Device, dtype: DType = .float16, log: (String) -> Void)
         throws -> Bool
     {
@@ -66,9 +67,13 @@ public struct TrainingPrecision {
         let (full, lower) = try withNoGrad {
             (try model(image), try Autocast.run(on: device, dtype: dtype) { try model(image) }.to(.float32))
         }
-        let relative = dtype == .bfloat16 ? 1.0 / 32 : 0
-        let close = try full.shape == lower.shape
-            && ((full - lower).abs() - full.abs() * relative).amax().item() <= 0.5
+        let difference = try full.shape == lower.shape ? (full - lower).abs() : nil
+        let close: Bool
+        if let difference, dtype == .bfloat16 {
+            close = try lower.isfinite().all().item() == 1 && difference.mean().item() <= 0.5
+        } else {
+            close = try difference.map { try $0.amax().item() <= 0.5 } ?? false
+        }
         if close {
             log("AMP: checks passed ✅")
         } else {
