@@ -14,7 +14,8 @@
 //    bench/python/init_checkpoint.py, so that their first-epoch losses compare data and training, not the draw)
 //   (--no-winograd: our 3x3 stride-1 convolutions on libtorch's kernels instead of NNPACK's Winograd one, pip's torch)
 //   (--amp: both sides' `amp` (default: each side's default, True: bfloat16 autocast for ours on CPUs with native
-//    bfloat16, float32 for the reference, which turns AMP off on the CPU); each side's line says what it trained in)
+//    bfloat16 where the fused float32 block does not run, float32 for the reference, which turns AMP off on the
+//    CPU; the reference 8.4.190 raises for bf16 on the CPU); each side's line says what it trained in)
 //   (or `make bench-train`)
 //
 // Modes: `defaults` runs each side as it runs itself (ours: torch threads = cores, as the CLI sets them, and data
