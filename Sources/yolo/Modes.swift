@@ -74,6 +74,9 @@ enum Checks {
             "CUDA available: \(Device.cudaCount > 0), \(Device.cudaCount) device(s)"
                 + (Device.mps.isAvailable ? ", MPS available" : "")
                 + ", training's fused CPU Conv block: \(Runtime.fusedConvBlock)",
+            "on the CPU: amp=True trains in "
+                + (TrainingPrecision.lowerPrecision(device: .cpu).map { "\($0) (after its AMP check)" } ?? "float32")
+                + ", half=True infers in \(YOLO.inferenceType(half: true, device: .cpu))",
         ].joined(separator: "\n")
     }
 }

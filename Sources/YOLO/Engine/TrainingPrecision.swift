@@ -38,7 +38,9 @@ public struct TrainingPrecision {
     /// block runs there (Debian's libtorch 1.13 with oneDNN), which trains faster than bfloat16 autocast (yolov8n at
     /// 320 on 2 cores of an AVX-512 BF16 EPYC: 36.4 against 32.4 images/s; on pip's torch 2.15, without the block,
     /// bfloat16 is 1.5x float32); else none (float32).
-    static func lowerPrecision(device: Device, cpu: CPUInfo, fusedBlock: Bool) -> DType? {
+    public static func lowerPrecision(
+        device: Device, cpu: CPUInfo = .current, fusedBlock: Bool = Runtime.fusedConvBlock == .active
+    ) -> DType? {
         if device.isCUDA { return .float16 }
         return device == .cpu && cpu.hasNativeBFloat16 && !fusedBlock ? .bfloat16 : nil
     }
