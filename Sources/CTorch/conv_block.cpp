@@ -1,9 +1,9 @@
 // Training's Conv block (convolution, batch norm on the batch's statistics, SiLU) as one autograd node over oneDNN.
 //
 // Why: libtorch runs the three as separate nodes on NCHW tensors, so oneDNN reorders every convolution's input and
-// output between NCHW and its channel-blocked layout (nChw8c on AVX2, nChw16c on AVX-512) in the forward pass, and diff_dst twice and the
-// input once more in the backward one: 19% of oneDNN's time in a yolov8n training step; batch norm and SiLU then
-// make five more passes over memory. Here the convolution's output stays blocked. Forward: one pass for the batch
+// output between NCHW and its channel-blocked layout (nChw8c on AVX2, nChw16c on AVX-512) in the forward pass, and
+// diff_dst twice and the input once more in the backward one: 19% of oneDNN's time in a yolov8n training step; batch
+// norm and SiLU then make five more passes over memory. Here the convolution's output stays blocked. Forward: one pass for the batch
 // statistics, one that normalises, applies SiLU and writes the output (channel-blocked for the next block, or NCHW).
 // Backward: one pass for SiLU's and batch norm's gradient sums that writes the blocked gradient, one that finishes it
 // in place; both of oneDNN's backward convolutions take that gradient and the forward's blocked input as they are.
